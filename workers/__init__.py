@@ -1,0 +1,1 @@
+"""Background work: fetching, checking and running the containers of a compatibility test."""
