@@ -1,0 +1,114 @@
+"""Benchgate: the application factory."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from redis import Redis
+from rq import Queue
+from rq.serializers import JSONSerializer
+
+from app.config import DEFAULT_SECRET_KEY, Config
+from app.extensions import csrf, db, login_manager, migrate
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the Flask application: config, extensions, blueprints, errors, CLI."""
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    configure(app, test_config)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errors(app)
+    register_commands(app)
+    return app
+
+
+def configure(app: Flask, test_config: dict[str, Any] | None) -> None:
+    """Load settings from Config and the environment, or from the test's dict."""
+    app.config.from_mapping(Config.as_dict())
+    if test_config:
+        app.config.from_mapping(test_config)
+    os.makedirs(app.instance_path, exist_ok=True)
+    if not app.config["DATABASE_URL"]:
+        app.config["DATABASE_URL"] = f"sqlite:///{Path(app.instance_path) / 'benchgate.sqlite'}"
+    app.config["SQLALCHEMY_DATABASE_URI"] = _sqlalchemy_url(app.config["DATABASE_URL"])
+    if not app.config["WORK_DIR"]:
+        app.config["WORK_DIR"] = str(Path(app.instance_path) / "work")
+    production = not (app.debug or app.testing)
+    if production and app.config["SECRET_KEY"] == DEFAULT_SECRET_KEY:
+        raise RuntimeError(
+            "Benchgate refuses to start with the default SECRET_KEY. Set the SECRET_KEY "
+            "environment variable to a long random value (for example the output of "
+            "`python3 -c 'import secrets; print(secrets.token_hex(32))'`), "
+            "or set FLASK_DEBUG=1 on a development machine."
+        )
+
+
+def _sqlalchemy_url(url: str) -> str:
+    """Use the psycopg 3 driver for plain postgres:// and postgresql:// URLs."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def register_extensions(app: Flask) -> None:
+    """Bind the database, migrations, sign-in, CSRF, Redis and the job queue to the app."""
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.signin"
+    login_manager.login_message = "Please sign in to see that page."
+    login_manager.login_message_category = "info"
+
+    from app.models import User
+
+    @login_manager.user_loader
+    def load_user(user_id: str) -> User | None:
+        return db.session.get(User, int(user_id))
+
+    redis = Redis.from_url(app.config["REDIS_URL"], socket_connect_timeout=2, socket_timeout=5)
+    app.extensions["redis"] = redis
+    names = {app.config["RUN_QUEUE"], *queue_names(app.config["RQ_QUEUES"])}
+    app.extensions["rq_queues"] = {
+        name: Queue(name, connection=redis, serializer=JSONSerializer) for name in sorted(names)
+    }
+
+
+def queue_names(setting: str) -> list[str]:
+    """Split a comma-separated list of queue names."""
+    return [name.strip() for name in setting.split(",") if name.strip()]
+
+
+def register_blueprints(app: Flask) -> None:
+    """Attach each area of the portal."""
+    from app import admin, auth, main
+
+    app.register_blueprint(main.bp)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(admin.bp)
+
+
+def register_errors(app: Flask) -> None:
+    """Render friendly pages for 400, 403, 404 and 500."""
+    from app.errors import register
+
+    register(app)
+
+
+def register_commands(app: Flask) -> None:
+    """Add the `flask users`, `flask worker` and other commands."""
+    from app.cli import register
+
+    register(app)

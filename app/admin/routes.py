@@ -1,0 +1,88 @@
+"""Views of the administration area."""
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from redis.exceptions import RedisError
+from sqlalchemy import select
+
+from app.admin import bp
+from app.auth.access import admin_required
+from app.extensions import db
+from app.models import User
+from app.services.accounts import AccountError, set_active, set_admin
+from app.services.health import health_report
+from app.services.queue import live_workers
+from app.services.queue_checks import latest_queue_checks, request_queue_check
+
+
+@bp.route("/")
+@admin_required
+def index():
+    return redirect(url_for("admin.users"))
+
+
+@bp.route("/users")
+@admin_required
+def users():
+    page = db.paginate(
+        select(User).order_by(User.created_at.desc(), User.id.desc()),
+        per_page=50,
+        error_out=False,
+    )
+    return render_template("admin/users.html", page=page)
+
+
+@bp.route("/users/<int:user_id>/admin", methods=["POST"])
+@admin_required
+def toggle_admin(user_id: int):
+    user = db.get_or_404(User, user_id)
+    make_admin = request.form.get("value") == "1"
+    try:
+        set_admin(user, make_admin, by=current_user)
+    except AccountError as error:
+        flash(str(error), "error")
+    else:
+        verb = "is now an administrator" if make_admin else "is no longer an administrator"
+        flash(f"{user.display_name} {verb}.", "success")
+    return redirect(url_for("admin.users"))
+
+
+@bp.route("/users/<int:user_id>/active", methods=["POST"])
+@admin_required
+def toggle_active(user_id: int):
+    user = db.get_or_404(User, user_id)
+    activate = request.form.get("value") == "1"
+    try:
+        set_active(user, activate, by=current_user)
+    except AccountError as error:
+        flash(str(error), "error")
+    else:
+        flash(
+            f"{user.display_name}'s account is {'active' if activate else 'deactivated'}.",
+            "success",
+        )
+    return redirect(url_for("admin.users"))
+
+
+@bp.route("/health")
+@admin_required
+def health():
+    report = health_report()
+    workers = live_workers() if report["redis"] else []
+    return render_template(
+        "admin/health.html", report=report, workers=workers, checks=latest_queue_checks()
+    )
+
+
+@bp.route("/health/queue-check", methods=["POST"])
+@admin_required
+def queue_check():
+    try:
+        request_queue_check(current_user)
+    except RedisError:  # Redis down: the check row is kept, the page says why
+        flash("The queue could not be reached: is Redis running?", "error")
+    else:
+        flash(
+            "A check job was queued. Reload this page in a moment to see a worker answer.", "info"
+        )
+    return redirect(url_for("admin.health"))

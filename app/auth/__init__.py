@@ -1,0 +1,7 @@
+"""Sign up, sign in, sign out."""
+
+from flask import Blueprint
+
+bp = Blueprint("auth", __name__, url_prefix="/account")
+
+from app.auth import routes  # noqa: E402,F401

@@ -1,0 +1,81 @@
+"""Settings: one Config class; an environment variable of the same name overrides each."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+DEFAULT_SECRET_KEY = "change-me"  # a production start refuses to run with it
+
+GIB = 1 << 30
+MIB = 1 << 20
+
+
+class Config:
+    """Defaults that work on a laptop; every name can be set in the environment."""
+
+    SECRET_KEY = DEFAULT_SECRET_KEY
+    DATABASE_URL = ""  # empty: a SQLite file in the instance folder
+    REDIS_URL = "redis://127.0.0.1:6379/0"
+    WORK_DIR = ""  # empty: <instance>/work
+    RQ_QUEUES = "default"  # queues a worker listens on, comma-separated (e.g. "cpu,gpu")
+    RUN_QUEUE = "default"  # queue compatibility tests are sent to
+
+    # Downloads
+    FETCH_ALLOWED_HOSTS = ""
+    FETCH_CONNECT_TIMEOUT = 10.0
+    FETCH_READ_TIMEOUT = 30.0
+    MAX_CONFIG_BYTES = 1 * MIB
+    MAX_PARAMETERS_BYTES = 1 * MIB
+    MAX_ADDITIONAL_FILES_BYTES = 10 * GIB
+    MAX_DEMO_BYTES = 10 * GIB
+    MAX_ARCHIVE_MEMBERS = 100_000
+    MAX_UNPACKED_BYTES = 50 * GIB
+
+    # Containers
+    IMAGE_PULL_POLICY = "if-not-present"
+    CONTAINER_MEMORY_BYTES = 4 * GIB
+    CONTAINER_NANO_CPUS = 2_000_000_000
+    CONTAINER_PIDS_LIMIT = 512
+    CONTAINER_SHM_MAX_BYTES = 2 * GIB
+    CONTAINER_TMPFS_BYTES = 1 * GIB
+    CONTAINER_TIMEOUT_SECONDS = 3600.0
+    CONTAINER_USER = ""  # empty: the worker's uid:gid, or 65534:65534 for root
+    WORKER_GPUS = False
+    KEEP_WORK_DIRS = False
+
+    # Web
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False  # set True behind HTTPS (production)
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SECURE = False
+    WTF_CSRF_TIME_LIMIT = None  # a form left open over lunch still submits
+    PAGE_SIZE = 25
+    SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {"pool_pre_ping": True}
+
+    @classmethod
+    def as_dict(cls, environ: dict[str, str] | None = None) -> dict[str, Any]:
+        """Return every setting, with environment values converted to each default's type."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for name in dir(cls):
+            if not name.isupper():
+                continue
+            default = getattr(cls, name)
+            values[name] = _convert(environ[name], default) if name in environ else default
+        return values
+
+
+def _convert(raw: str, default: Any) -> Any:
+    """Read an environment string as the type of the setting's default."""
+    if isinstance(default, bool):
+        return raw.strip().lower() in {"1", "true", "yes", "on"}
+    if isinstance(default, int):
+        return int(raw)
+    if isinstance(default, float):
+        return float(raw)
+    if isinstance(default, dict):
+        raise ValueError("dictionary settings cannot come from the environment")
+    return raw

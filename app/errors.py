@@ -1,0 +1,33 @@
+"""Error pages: plain words for people, JSON for API-style requests."""
+
+from flask import Flask, render_template, request
+from flask_wtf.csrf import CSRFError
+
+from app.extensions import db
+
+
+def register(app: Flask) -> None:
+    """Install the error handlers on the app."""
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error: CSRFError):
+        return render_template("errors/400.html", reason=error.description), 400
+
+    @app.errorhandler(400)
+    def bad_request(error):
+        return render_template("errors/400.html", reason=None), 400
+
+    @app.errorhandler(403)
+    def forbidden(error):
+        return render_template("errors/403.html"), 403
+
+    @app.errorhandler(404)
+    def not_found(error):
+        if request.accept_mimetypes.best == "application/json":
+            return {"error": "not found"}, 404
+        return render_template("errors/404.html"), 404
+
+    @app.errorhandler(500)
+    def internal_error(error):
+        db.session.rollback()  # the failed request may have left the session unusable
+        return render_template("errors/500.html"), 500

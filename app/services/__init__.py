@@ -1,0 +1,1 @@
+"""Use cases: the only code that commits, enqueues or writes Redis keys."""

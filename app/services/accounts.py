@@ -1,0 +1,78 @@
+"""Accounts: sign-up, sign-in checks, administrators."""
+
+from __future__ import annotations
+
+import secrets
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import User, normalize_email
+
+
+class AccountError(Exception):
+    """A request about accounts that cannot be granted; the message is for the user."""
+
+
+def find_user_by_email(email: str) -> User | None:
+    """Return the account with this email, whatever its case."""
+    return db.session.scalar(select(User).where(User.email == normalize_email(email)))
+
+
+def register_user(email: str, display_name: str, password: str, *, is_admin: bool = False) -> User:
+    """Create an account; refuse an email already in use in any letter case."""
+    if find_user_by_email(email) is not None:
+        raise AccountError("An account with this email already exists. Sign in instead.")
+    user = User(email=normalize_email(email), display_name=display_name.strip(), is_admin=is_admin)
+    user.set_password(password)
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+def authenticate(email: str, password: str) -> User:
+    """Return the account these credentials open, or raise AccountError saying why not."""
+    user = find_user_by_email(email)
+    if user is None or not user.check_password(password):
+        raise AccountError("The email or the password is wrong.")
+    if not user.active:
+        raise AccountError("This account has been deactivated. Ask an administrator.")
+    return user
+
+
+def create_admin(email: str, password: str | None = None) -> tuple[User, str]:
+    """Create an administrator (or promote an existing account); return it and its password.
+
+    A generated password is returned so the caller can show it once; an existing account keeps
+    its own password and an empty string is returned.
+    """
+    user = find_user_by_email(email)
+    if user is not None:
+        user.is_admin = True
+        user.active = True
+        db.session.commit()
+        return user, ""
+    password = password or secrets.token_urlsafe(12)
+    name = normalize_email(email).split("@", 1)[0]
+    return register_user(email, name, password, is_admin=True), password
+
+
+def has_admin() -> bool:
+    """Tell whether any active administrator exists."""
+    return db.session.scalar(select(User.id).where(User.is_admin, User.active).limit(1)) is not None
+
+
+def set_admin(user: User, is_admin: bool, *, by: User) -> None:
+    """Grant or withdraw the admin flag; an administrator cannot demote themselves."""
+    if user.id == by.id and not is_admin:
+        raise AccountError("You cannot remove your own administrator rights.")
+    user.is_admin = is_admin
+    db.session.commit()
+
+
+def set_active(user: User, active: bool, *, by: User) -> None:
+    """Activate or deactivate an account; an administrator cannot deactivate themselves."""
+    if user.id == by.id and not active:
+        raise AccountError("You cannot deactivate your own account.")
+    user.active = active
+    db.session.commit()

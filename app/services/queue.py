@@ -1,0 +1,41 @@
+"""The job queue: RQ queues on the app's Redis, JSON-serialised jobs addressed by dotted path."""
+
+from __future__ import annotations
+
+from flask import current_app
+from redis import Redis
+from rq import Queue, Worker
+
+
+def redis_client() -> Redis:
+    """Return the application's Redis client."""
+    return current_app.extensions["redis"]
+
+
+def get_queue(name: str | None = None) -> Queue:
+    """Return the RQ queue of that name (the run queue by default)."""
+    return current_app.extensions["rq_queues"][name or current_app.config["RUN_QUEUE"]]
+
+
+def enqueue(
+    function_path: str,
+    record_id: int,
+    *,
+    job_id: str,
+    queue: str | None = None,
+    timeout: int | None = None,
+) -> None:
+    """Queue a worker function by dotted path with one record id; call it after the commit."""
+    get_queue(queue).enqueue(
+        function_path,
+        record_id,
+        job_id=job_id,
+        job_timeout=timeout or 24 * 3600,
+        result_ttl=24 * 3600,
+        failure_ttl=7 * 24 * 3600,
+    )
+
+
+def live_workers() -> list[Worker]:
+    """Return the workers that have registered with Redis and not yet expired."""
+    return Worker.all(connection=redis_client())

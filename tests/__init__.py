@@ -1,0 +1,1 @@
+"""Benchgate's test suite."""

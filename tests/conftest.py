@@ -1,0 +1,154 @@
+"""Fixtures shared by the whole suite: app, database, private Redis, signed-in clients."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from app import create_app
+from app.extensions import db
+from tests.factories import PASSWORD, make_user
+from tests.support.services import RedisServer
+
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory) -> Iterator[RedisServer]:
+    """A private redis-server for the whole session (flushed before each test that uses it)."""
+    server = RedisServer(tmp_path_factory.mktemp("redis")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def _postgres_schema() -> Iterator[None]:
+    """On PostgreSQL, build the tables once per session from the models."""
+    if not TEST_DATABASE_URL:
+        yield
+        return
+    app = create_app(_base_config(TEST_DATABASE_URL, "redis://127.0.0.1:1/0", "unused"))
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+        db.session.remove()
+        db.engine.dispose()
+    yield
+
+
+def _base_config(database_url: str, redis_url: str, work_dir: str) -> dict:
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "WORK_DIR": work_dir,
+        "FETCH_ALLOWED_HOSTS": "127.0.0.1",
+    }
+
+
+@pytest.fixture
+def database_url(tmp_path, _postgres_schema) -> str:
+    """A database for this test: a fresh SQLite file, or the emptied PostgreSQL test database."""
+    if TEST_DATABASE_URL:
+        _empty_postgres(TEST_DATABASE_URL)
+        return TEST_DATABASE_URL
+    return f"sqlite:///{tmp_path / 'test.sqlite'}"
+
+
+def _empty_postgres(url: str) -> None:
+    from app import _sqlalchemy_url
+
+    engine = create_engine(_sqlalchemy_url(url))
+    with engine.begin() as conn:
+        tables = (
+            conn.execute(
+                text(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
+                    " AND tablename <> 'alembic_version'"
+                )
+            )
+            .scalars()
+            .all()
+        )
+        if tables:
+            names = ", ".join(f'"{t}"' for t in tables)
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture
+def config(database_url, redis_server, tmp_path) -> dict:
+    """The settings of this test's app; tests may change them before using `app`."""
+    redis_server_flush(redis_server)
+    return _base_config(database_url, redis_server.url, str(tmp_path / "work"))
+
+
+def redis_server_flush(server: RedisServer) -> None:
+    from redis import Redis
+
+    client = Redis.from_url(server.url)
+    client.flushall()
+    client.close()
+
+
+@pytest.fixture
+def app(config):
+    """The application, with its tables created (SQLite) or emptied (PostgreSQL)."""
+    app = create_app(config)
+    with app.app_context():
+        if not TEST_DATABASE_URL:
+            db.create_all()
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+    app.extensions["redis"].close()
+
+
+@pytest.fixture
+def member(app):
+    return make_user("member@example.org", "Mia Member")
+
+
+@pytest.fixture
+def admin(app):
+    return make_user("admin@example.org", "Ada Admin", admin=True)
+
+
+CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def csrf_token(client, url: str) -> str:
+    """Open a page and return the CSRF token of its form, as a browser would see it."""
+    page = client.get(url)
+    match = CSRF_RE.search(page.get_data(as_text=True))
+    assert match, f"no CSRF token on {url} (status {page.status_code})"
+    return match.group(1)
+
+
+def post_form(client, url: str, data: dict, *, page: str | None = None, **kwargs):
+    """Submit a form the way a browser does: load its page, then post with the token."""
+    token = csrf_token(client, page or url)
+    return client.post(url, data={"csrf_token": token, **data}, **kwargs)
+
+
+def sign_in(client, email: str, password: str = PASSWORD):
+    return post_form(client, "/account/signin", {"email": email, "password": password})
+
+
+@pytest.fixture
+def member_client(client, member):
+    sign_in(client, member.email)
+    return client
+
+
+@pytest.fixture
+def admin_client(client, admin):
+    sign_in(client, admin.email)
+    return client

@@ -1,0 +1,1 @@
+"""Unit tests: plain functions, no Flask server."""

@@ -1,0 +1,153 @@
+"""Sign-up, sign-in, sign-out and access rules, as a browser would exercise them."""
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import User
+from tests.conftest import post_form, sign_in
+from tests.factories import PASSWORD, make_user
+
+SIGNUP = {
+    "display_name": "Ana Silva",
+    "email": "Ana@Hospital.org",
+    "password": PASSWORD,
+    "confirm": PASSWORD,
+}
+
+
+def test_sign_up_creates_account_and_signs_in(client, app):
+    response = post_form(client, "/account/signup", SIGNUP, follow_redirects=True)
+    assert response.status_code == 200
+    assert "Welcome, Ana Silva" in response.get_data(as_text=True)
+    user = db.session.scalar(select(User))
+    assert user.email == "ana@hospital.org"
+    assert user.password_hash.startswith("scrypt:")
+    assert PASSWORD not in user.password_hash
+
+
+def test_sign_up_with_an_email_in_another_case_is_refused(client, app):
+    make_user("ana@hospital.org")
+    response = post_form(client, "/account/signup", {**SIGNUP, "email": "ANA@HOSPITAL.ORG"})
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "An account with this email already exists" in body
+    assert db.session.scalar(select(db.func.count(User.id))) == 1
+
+
+def test_sign_up_errors_are_shown_next_to_each_field(client, app):
+    response = post_form(
+        client,
+        "/account/signup",
+        {"display_name": "", "email": "not-an-email", "password": "short", "confirm": "other"},
+    )
+    body = response.get_data(as_text=True)
+    assert "Please enter your name." in body
+    assert "This does not look like an email address" in body
+    assert "Use at least 10 characters" in body
+    assert "The two passwords are not the same." in body
+    assert 'aria-invalid="true"' in body
+    assert db.session.scalar(select(db.func.count(User.id))) == 0
+
+
+def test_wrong_password_is_refused(client, member):
+    response = sign_in(client, member.email, "not the password")
+    assert "The email or the password is wrong." in response.get_data(as_text=True)
+    assert client.get("/admin/users").status_code == 302  # still anonymous
+
+
+def test_sign_in_with_uppercase_email_works(client, member):
+    response = sign_in(client, member.email.upper())
+    assert response.status_code == 302
+    home = client.get("/").get_data(as_text=True)
+    assert "Signed in as" in home and member.display_name in home
+
+
+def test_sign_out_ends_the_session(member_client):
+    assert "Signed in as" in member_client.get("/").get_data(as_text=True)
+    response = post_form(member_client, "/account/signout", {}, page="/")
+    assert response.status_code == 302
+    assert "Signed in as" not in member_client.get("/").get_data(as_text=True)
+
+
+def test_deactivated_account_cannot_sign_in(client, member):
+    member.active = False
+    db.session.commit()
+    response = sign_in(client, member.email)
+    assert "This account has been deactivated" in response.get_data(as_text=True)
+    assert "Signed in as" not in client.get("/").get_data(as_text=True)
+
+
+def test_remember_me_sets_a_lasting_cookie(client, member):
+    post_form(
+        client, "/account/signin", {"email": member.email, "password": PASSWORD, "remember": "y"}
+    )
+    assert client.get_cookie("remember_token") is not None
+
+
+def test_session_cookie_is_httponly_and_samesite_lax(client, member):
+    response = sign_in(client, member.email)
+    cookie = next(v for v in response.headers.getlist("Set-Cookie") if v.startswith("session="))
+    assert "HttpOnly" in cookie
+    assert "SameSite=Lax" in cookie
+
+
+def test_login_required_redirects_back_to_the_page_asked_for(client, member):
+    response = client.get("/admin/users")
+    assert response.status_code == 302
+    assert "/account/signin?next=%2Fadmin%2Fusers" in response.headers["Location"]
+    response = post_form(
+        client,
+        "/account/signin?next=%2Fadmin%2Fusers",
+        {"email": member.email, "password": PASSWORD},
+    )
+    assert response.headers["Location"] == "/admin/users"
+
+
+def test_next_parameter_cannot_send_to_another_site(client, member):
+    response = post_form(
+        client,
+        "/account/signin?next=https://evil.example/",
+        {"email": member.email, "password": PASSWORD},
+    )
+    assert response.headers["Location"] == "/"
+
+
+def test_admin_page_gives_403_to_a_member(member_client):
+    response = member_client.get("/admin/users")
+    assert response.status_code == 403
+    assert "You are not allowed to see this page" in response.get_data(as_text=True)
+
+
+def test_admin_sees_the_accounts_page(admin_client, member):
+    response = admin_client.get("/admin/users")
+    assert response.status_code == 200
+    assert member.email in response.get_data(as_text=True)
+
+
+def test_post_without_csrf_token_gives_400(client, app):
+    response = client.post("/account/signup", data=SIGNUP)
+    assert response.status_code == 400
+    assert "CSRF" in response.get_data(as_text=True)
+    assert db.session.scalar(select(db.func.count(User.id))) == 0
+
+
+def test_admin_can_deactivate_a_member_but_not_themselves(admin_client, admin, member):
+    post_form(admin_client, f"/admin/users/{member.id}/active", {"value": "0"}, page="/admin/users")
+    db.session.refresh(member)
+    assert member.active is False
+    response = post_form(
+        admin_client,
+        f"/admin/users/{admin.id}/active",
+        {"value": "0"},
+        page="/admin/users",
+        follow_redirects=True,
+    )
+    assert "You cannot deactivate your own account." in response.get_data(as_text=True)
+    db.session.refresh(admin)
+    assert admin.active is True
+
+
+def test_unknown_page_gives_a_friendly_404(client, app):
+    response = client.get("/no/such/page")
+    assert response.status_code == 404
+    assert "Page not found" in response.get_data(as_text=True)

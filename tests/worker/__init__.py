@@ -1,0 +1,1 @@
+"""Tests that run a real `flask worker` process."""

@@ -1,0 +1,57 @@
+"""Running a real `flask worker` process against the test's database and Redis."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def worker_env(config: dict) -> dict[str, str]:
+    """Environment that points a child `flask` process at this test's services."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FLASK_", "PYTEST_"))}
+    env.update(
+        FLASK_APP="wsgi",
+        SECRET_KEY=config["SECRET_KEY"],
+        DATABASE_URL=config["DATABASE_URL"],
+        REDIS_URL=config["REDIS_URL"],
+        WORK_DIR=config["WORK_DIR"],
+        FETCH_ALLOWED_HOSTS=config.get("FETCH_ALLOWED_HOSTS", ""),
+        PYTHONUNBUFFERED="1",
+    )
+    for key, value in config.items():
+        if key.startswith(("CONTAINER_", "MAX_", "IMAGE_", "KEEP_")):
+            env[key] = str(value)
+    return env
+
+
+def flask_command(*args: str) -> list[str]:
+    """The command line of `flask ARGS` with this interpreter."""
+    return [sys.executable, "-m", "flask", *args]
+
+
+def run_burst_worker(config: dict, timeout: float = 120) -> subprocess.CompletedProcess:
+    """Run `flask worker --burst` until the queue is empty; return its output."""
+    return subprocess.run(
+        flask_command("worker", "--burst"),
+        cwd=PROJECT_ROOT,
+        env=worker_env(config),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def start_worker(config: dict, log_path: Path) -> subprocess.Popen:
+    """Start a long-running `flask worker`; the caller stops it."""
+    log = open(log_path, "w")  # noqa: SIM115 - closed by the process ending
+    return subprocess.Popen(
+        flask_command("worker"),
+        cwd=PROJECT_ROOT,
+        env=worker_env(config),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )

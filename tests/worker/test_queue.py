@@ -1,0 +1,34 @@
+"""A job queued by the web app is executed by a real `flask worker --burst` process."""
+
+from app.extensions import db
+from app.models import QueueCheck
+from tests.conftest import post_form
+from tests.worker.helpers import run_burst_worker
+
+
+def test_burst_worker_answers_a_queue_check_sent_from_the_admin_page(admin_client, config):
+    response = post_form(admin_client, "/admin/health/queue-check", {}, page="/admin/health")
+    assert response.status_code == 302
+    check = db.session.scalars(db.select(QueueCheck)).one()
+    assert check.answered_at is None
+
+    result = run_burst_worker(config)
+    assert result.returncode == 0, result.stderr
+
+    db.session.expire_all()
+    check = db.session.get(QueueCheck, check.id)
+    assert check.answered_at is not None
+    assert check.worker_name
+    assert check.round_trip_seconds >= 0
+    page = admin_client.get("/admin/health").get_data(as_text=True)
+    assert check.worker_name in page
+
+
+def test_queue_check_with_redis_down_says_so_and_keeps_the_record(admin_client, app):
+    app.extensions["redis"].connection_pool.connection_kwargs["port"] = 1  # nothing listens
+    app.extensions["redis"].connection_pool.disconnect()
+    response = post_form(
+        admin_client, "/admin/health/queue-check", {}, page="/admin/health", follow_redirects=True
+    )
+    assert "The queue could not be reached" in response.get_data(as_text=True)
+    assert db.session.scalars(db.select(QueueCheck)).one().answered_at is None
