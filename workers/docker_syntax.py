@@ -53,6 +53,8 @@ def image_reference_problem(ref: str) -> str | None:
         return "ends with '@' but no digest follows; give sha256:<64 hex digits> after '@'"
     if digest is not None and not is_valid_digest(digest):
         return "has a digest that is not sha256: followed by 64 lower-case hex digits"
+    if tag == "":
+        return "ends with ':' but no tag follows; give a tag such as 1.0 after ':'"
     if tag is not None and not _TAG_RE.fullmatch(tag):
         return (
             f"has an invalid tag '{tag}'; a tag is up to 128 letters, digits, '_', '.' or '-' "
@@ -62,7 +64,7 @@ def image_reference_problem(ref: str) -> str | None:
         return f"has a name longer than {_MAX_NAME_LENGTH} characters"
     if not _NAME_RE.fullmatch(name):
         if _NAME_RE.fullmatch(_lower_path(name)):
-            return f"must be lower case after the registry host; {example}"
+            return f"must be written in lower case; {example}"
         return f"is not a valid image name; {example}"
     return None
 
