@@ -4,7 +4,7 @@ import subprocess
 import uuid
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 
 from tests.conftest import TEST_DATABASE_URL
 from tests.worker.helpers import PROJECT_ROOT, flask_command, worker_env
@@ -39,8 +39,7 @@ def empty_database_url(tmp_path):
     admin = create_engine(_sqlalchemy_url(TEST_DATABASE_URL), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
-    base, _, _ = TEST_DATABASE_URL.rpartition("/")
-    yield f"{base}/{name}"
+    yield make_url(TEST_DATABASE_URL).set(database=name).render_as_string(hide_password=False)
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
