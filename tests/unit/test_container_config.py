@@ -1,56 +1,20 @@
 """Tests of the container configuration rules of SPEC §2.1, each problem with its field path."""
 
 import copy
-from pathlib import Path
 
 import pytest
 import yaml
 
+from tests.unit.container_helpers import CONFIGS, fixture, model, mount, problems_of, with_volume
 from workers.container_config import (
     FILE_OUTPUTS,
     TASK_VOLUMES,
     ConfigError,
     Role,
     YamlError,
-    is_valid_digest,
-    is_valid_image_reference,
     parse_container_config,
     parse_parameters,
 )
-
-CONFIGS = Path(__file__).resolve().parents[1] / "fixtures" / "configs"
-
-
-def fixture(name: str) -> dict:
-    """Return one of the example configurations as a fresh dict."""
-    return yaml.safe_load((CONFIGS / name).read_text())
-
-
-def problems_of(data: dict) -> list[str]:
-    """Return the problems a configuration is refused with (fails if it is accepted)."""
-    with pytest.raises(ConfigError) as caught:
-        parse_container_config(yaml.safe_dump(data))
-    assert caught.value.problems
-    return caught.value.problems
-
-
-def model(**infer_changes) -> dict:
-    """Return the example model with some keys of its infer task replaced."""
-    data = fixture("model.yaml")
-    data["tasks"]["infer"].update(infer_changes)
-    return data
-
-
-def with_volume(side: str, name: str, volume) -> dict:
-    """Return the example model with one volume of its infer task added or replaced."""
-    data = fixture("model.yaml")
-    data["tasks"]["infer"][side][name] = volume
-    return data
-
-
-def mount(path: str, kind: str = "directory") -> dict:
-    return {"mount_path": path, "type": kind}
-
 
 # --- the examples pass ----------------------------------------------------------------------
 
@@ -88,42 +52,6 @@ def test_needs_parameters_follows_parameters_file():
     data = fixture("model.yaml")
     del data["tasks"]["infer"]["input_volumes"]["parameters_file"]
     assert not parse_container_config(yaml.safe_dump(data)).needs_parameters()
-
-
-def test_string_command_is_split_like_a_shell():
-    data = model(run_args={"command": "python3 /app/run.py --name 'two words' --flag"})
-    task = parse_container_config(yaml.safe_dump(data)).tasks["infer"]
-    assert task.command == ["python3", "/app/run.py", "--name", "two words", "--flag"]
-
-
-def test_list_command_is_kept_word_by_word():
-    task = parse_container_config((CONFIGS / "model.yaml").read_text()).tasks["infer"]
-    assert task.command == ["python3", "/project/infer.py", "--batch-size", "8"]
-
-
-def test_run_args_are_normalised():
-    data = model(
-        run_args={
-            "entrypoint": "/bin/sh",
-            "environment": {"DEBUG": True, "RATE": 0.5, "NAME": "x"},
-            "shm_size": "512M",
-            "gpus": [0, 1],
-        }
-    )
-    task = parse_container_config(yaml.safe_dump(data)).tasks["infer"]
-    assert task.entrypoint == "/bin/sh"
-    assert task.environment == {"DEBUG": "True", "RATE": "0.5", "NAME": "x"}
-    assert task.shm_size == "512m"
-    assert task.gpus == "device=0,1"
-
-
-@pytest.mark.parametrize(
-    ("gpus", "expected"),
-    [("all", "all"), (2, 2), ("1", 1), (0, None), ("device=0,2", "device=0,2")],
-)
-def test_gpu_requests_are_normalised(gpus, expected):
-    task = parse_container_config(yaml.safe_dump(model(run_args={"gpus": gpus}))).tasks["infer"]
-    assert task.gpus == expected
 
 
 def test_mount_paths_are_stored_normalised():
@@ -386,60 +314,6 @@ def test_unknown_volume_key_is_refused():
     assert problem.startswith("tasks.infer.input_volumes.data_path.read_only: unknown setting")
 
 
-def test_unknown_run_args_key_is_refused():
-    assert problems_of(model(run_args={"privileged": True})) == [
-        "tasks.infer.run_args.privileged: unknown setting 'privileged'; run_args may contain "
-        "only command, entrypoint, environment, shm_size and gpus"
-    ]
-
-
-@pytest.mark.parametrize("command", [{"run": "x"}, 5, True])
-def test_bad_command_type_is_refused(command):
-    (problem,) = problems_of(model(run_args={"command": command}))
-    assert problem.startswith("tasks.infer.run_args.command: must be text")
-
-
-def test_command_list_with_a_non_word_is_refused_with_its_index():
-    (problem,) = problems_of(model(run_args={"command": ["python3", ["nested"]]}))
-    assert problem.startswith("tasks.infer.run_args.command[1]: ")
-
-
-def test_command_with_unclosed_quote_is_refused():
-    (problem,) = problems_of(model(run_args={"command": "python3 'run.py"}))
-    assert "unclosed quote" in problem
-
-
-def test_bad_entrypoint_is_refused():
-    (problem,) = problems_of(model(run_args={"entrypoint": ["/bin/sh", "-c"]}))
-    assert problem.startswith("tasks.infer.run_args.entrypoint: must be the path of one program")
-
-
-@pytest.mark.parametrize(
-    ("environment", "path"),
-    [
-        (["A=1"], "tasks.infer.run_args.environment: must be a mapping"),
-        ({"A": [1, 2]}, "tasks.infer.run_args.environment.A: must be a single value"),
-        ({"A": None}, "tasks.infer.run_args.environment.A: has no value"),
-        ({"1BAD": "x"}, "tasks.infer.run_args.environment.1BAD: '1BAD' is not a valid"),
-    ],
-)
-def test_bad_environment_is_refused(environment, path):
-    (problem,) = problems_of(model(run_args={"environment": environment}))
-    assert problem.startswith(path)
-
-
-@pytest.mark.parametrize("shm_size", ["lots", "1x", "-1g", "1 gig", True])
-def test_bad_shm_size_is_refused(shm_size):
-    (problem,) = problems_of(model(run_args={"shm_size": shm_size}))
-    assert problem.startswith("tasks.infer.run_args.shm_size: must be a size such as 512m")
-
-
-@pytest.mark.parametrize("gpus", ["many", -1, "device=", "device=0;rm", True, [[0]]])
-def test_bad_gpus_is_refused(gpus):
-    (problem,) = problems_of(model(run_args={"gpus": gpus}))
-    assert problem.startswith("tasks.infer.run_args.gpus: ")
-
-
 def test_task_that_is_not_a_mapping_is_refused():
     data = fixture("model.yaml")
     data["tasks"]["infer"] = ["data_path"]
@@ -470,61 +344,6 @@ def test_several_problems_are_all_reported_with_their_paths():
         "tasks.statistics.output_volumes.output_path.type",
     ]
     assert str(caught.value).startswith("the configuration file has 7 problems:\n- ")
-
-
-# --- image references and digests ----------------------------------------------------------
-
-DIGEST = "sha256:" + "0123456789abcdef" * 4
-
-
-@pytest.mark.parametrize(
-    "ref",
-    [
-        "busybox",
-        "mlcommons/chestxray-tutorial-prep:0.0.1",
-        "registry.example.org/team/model:v1.2_rc-3",
-        "localhost:5000/model",
-        "Registry.Example.org/model:latest",
-        "a__b/c.d-e:TAG",
-        "[2001:db8::1]:5000/x/y:1",
-        f"example/prep@{DIGEST}",
-        f"example/prep:1.0@{DIGEST}",
-    ],
-)
-def test_valid_image_references_are_accepted(ref):
-    assert is_valid_image_reference(ref)
-
-
-@pytest.mark.parametrize(
-    "ref",
-    [
-        "",
-        "example/Prep",
-        "example/prep:",
-        "example/prep:.hidden",
-        "example/prep:" + "t" * 129,
-        "example/prep@sha256:" + "A" * 64,
-        "example/prep@md5:" + "a" * 32,
-        "example/prep@",
-        "example/-prep",
-        "example/prep_",
-        "example//prep",
-        "example/prep with space",
-        "https://registry.example.org/prep",
-        "a___b",
-        "x" * 256,
-    ],
-)
-def test_invalid_image_references_are_refused(ref):
-    assert not is_valid_image_reference(ref)
-
-
-def test_digest_must_be_sha256_and_lower_case_hex():
-    assert is_valid_digest(DIGEST)
-    assert not is_valid_digest(DIGEST.upper())
-    assert not is_valid_digest(DIGEST[:-1])
-    assert not is_valid_digest("sha512:" + "a" * 64)
-    assert not is_valid_digest("0123456789abcdef" * 4)
 
 
 # --- parameters files ----------------------------------------------------------------------

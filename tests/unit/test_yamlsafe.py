@@ -4,7 +4,9 @@ import time
 import tracemalloc
 
 import pytest
+import yaml
 
+from workers import yamlsafe
 from workers.yamlsafe import MAX_DEPTH, YamlError, describe_size, load_mapping
 
 WHAT = "the configuration file"
@@ -187,3 +189,15 @@ def test_what_names_the_file_in_messages():
 )
 def test_sizes_are_described_in_plain_units(n_bytes, expected):
     assert describe_size(n_bytes) == expected
+
+
+def test_pure_python_loader_refuses_the_same_things(monkeypatch):
+    # Installations without libyaml fall back to the Python loader; it must be just as strict.
+    monkeypatch.setattr(yamlsafe, "_Loader", yaml.SafeLoader)
+    assert load(b"a: {b: [1, 2]}\n") == {"a": {"b": [1, 2]}}
+    with pytest.raises(YamlError, match="alias"):
+        load(b"a: 1\nb: *x\n")
+    with pytest.raises(YamlError, match="nested more than"):
+        load("a: " + "[" * 500 + "]" * 500)
+    with pytest.raises(YamlError, match="line 2, column 1"):
+        load(b"a: 1\n---\nb: 2\n")
