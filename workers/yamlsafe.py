@@ -1,4 +1,10 @@
-"""Safe YAML loading for every file a user links to: size cap, no anchors, one mapping."""
+"""Safe YAML loading for every file a user links to: size cap, no anchors, one mapping.
+
+Anchors and aliases are refused from the parser's event stream, before any node or Python
+object is built: composed nodes do not remember anchor names, and events are the only place
+an unused anchor is visible. The composed node graph is then checked for its shape (one
+mapping) and for duplicate keys before the safe constructor turns it into Python objects.
+"""
 
 from __future__ import annotations
 
