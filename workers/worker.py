@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import socket
 
 from flask import current_app
 from rq import Queue, Worker
@@ -27,6 +29,7 @@ def run_worker(queue_names: list[str], *, burst: bool = False, name: str | None 
     """Work on the named queues until stopped (or until they are empty with burst)."""
     redis = current_app.extensions["redis"]
     queues = [Queue(n, connection=redis, serializer=JSONSerializer) for n in queue_names]
+    name = name or f"{socket.gethostname()}.{os.getpid()}"
     worker = BenchgateWorker(queues, connection=redis, serializer=JSONSerializer, name=name)
     db.engine.dispose()
     return worker.work(burst=burst, logging_level="INFO")

@@ -1,7 +1,36 @@
 """Database models; importing this package registers every table."""
 
 from app.database import Base, utcnow
+from app.models.benchmark import AuditEvent, Benchmark, Notification
+from app.models.container import Container
+from app.models.enums import (
+    BenchmarkStatus,
+    ContainerRole,
+    ContainerState,
+    RunKind,
+    RunStatus,
+    StepStatus,
+)
 from app.models.queue_check import QueueCheck
+from app.models.run import Run, RunStep
 from app.models.user import User, normalize_email
 
-__all__ = ["Base", "QueueCheck", "User", "normalize_email", "utcnow"]
+__all__ = [
+    "AuditEvent",
+    "Base",
+    "Benchmark",
+    "BenchmarkStatus",
+    "Container",
+    "ContainerRole",
+    "ContainerState",
+    "Notification",
+    "QueueCheck",
+    "Run",
+    "RunKind",
+    "RunStatus",
+    "RunStep",
+    "StepStatus",
+    "User",
+    "normalize_email",
+    "utcnow",
+]

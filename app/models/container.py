@@ -1,0 +1,50 @@
+"""Registered containers: a MedPerf container configuration and its files, by link."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.database import enum_type, utcnow
+from app.extensions import db
+from app.models.enums import ContainerRole, ContainerState
+
+
+class Container(db.Model):
+    """A data preparator, model or evaluator; frozen once operational."""
+
+    __tablename__ = "containers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    name: Mapped[str] = mapped_column(String(128))
+    name_key: Mapped[str] = mapped_column(String(128), unique=True)  # lower-cased name
+    role: Mapped[ContainerRole] = mapped_column(enum_type(ContainerRole), index=True)
+    image: Mapped[str] = mapped_column(String(512))
+    config_url: Mapped[str] = mapped_column(String(2048))
+    config_sha256: Mapped[str] = mapped_column(String(64))
+    config_text: Mapped[str] = mapped_column(Text)
+    parameters_url: Mapped[str | None] = mapped_column(String(2048))
+    parameters_sha256: Mapped[str | None] = mapped_column(String(64))
+    parameters: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    additional_files_url: Mapped[str | None] = mapped_column(String(2048))
+    additional_files_sha256: Mapped[str | None] = mapped_column(String(64))
+    image_digest: Mapped[str | None] = mapped_column(String(80))
+    state: Mapped[ContainerState] = mapped_column(
+        enum_type(ContainerState), default=ContainerState.DEVELOPMENT
+    )
+    is_valid: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    owner = relationship("User", lazy="joined")
+
+    @property
+    def is_operational(self) -> bool:
+        return self.state == ContainerState.OPERATIONAL
+
+    def __repr__(self) -> str:
+        return f"<Container {self.id} {self.name!r} {self.role}>"
