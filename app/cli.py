@@ -53,7 +53,23 @@ def worker_command(burst: bool, queues: str | None, name: str | None) -> None:
     run_worker(names, burst=burst, name=name)
 
 
+runs = AppGroup("runs", help="Look after compatibility-test runs.")
+
+
+@runs.command("reap")
+def reap_command() -> None:
+    """End runs whose worker died, re-send lost jobs, remove leftover containers."""
+    from app.services.reaper import housekeeping
+
+    report = housekeeping()
+    click.echo(
+        f"{report['reaped']} run(s) ended as lost, {report['dispatched'] + report['redispatched']}"
+        f" run(s) sent to the queue, {report['containers_removed']} container(s) removed."
+    )
+
+
 def register(app: Flask) -> None:
     """Attach the commands to the app's CLI."""
     app.cli.add_command(users)
+    app.cli.add_command(runs)
     app.cli.add_command(worker_command)

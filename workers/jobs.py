@@ -2,18 +2,137 @@
 
 from __future__ import annotations
 
+import logging
+import shutil
 import socket
+from pathlib import Path
+from typing import Any
 
 from rq import get_current_job
 
 from workers.context import app_context
+
+log = logging.getLogger(__name__)
+
+
+def _worker_name() -> str:
+    job = get_current_job()
+    return (job.worker_name if job else None) or socket.gethostname()
 
 
 def answer_queue_check(check_id: int) -> None:
     """Record that a worker took this queue check from Redis."""
     from app.services.queue_checks import answer_queue_check as answer
 
-    job = get_current_job()
-    worker_name = (job.worker_name if job else None) or socket.gethostname()
     with app_context():
-        answer(check_id, worker_name)
+        answer(check_id, _worker_name())
+
+
+class _DatabaseSteps:
+    """The Reporter's view of the run's step rows, through the run services."""
+
+    def __init__(self, run_id: int) -> None:
+        self.run_id = run_id
+
+    def update_step(self, name: str, status: str, **fields: Any) -> None:
+        from app.models import StepStatus
+        from app.services.runs import update_step
+
+        update_step(self.run_id, name, StepStatus(status), **fields)
+
+    def cancel_requested(self) -> bool:
+        from app.services.runs import cancel_requested
+
+        return cancel_requested(self.run_id)
+
+
+def run_compatibility_test(run_id: int) -> str:
+    """Run the six steps of a queued run and record how it ended; return the final status."""
+    from app.models import RunStatus
+    from app.services import runs
+    from workers.docker_runner import DockerRunner
+    from workers.errors import PlatformError, RunCanceled, StepFailed
+    from workers.fetch import DownloadCache
+    from workers.pipeline import run_pipeline
+    from workers.reporting import Reporter
+    from workers.run_spec import PipelineSettings, spec_from_run
+    from workers.steps import Workspace
+
+    with app_context() as app:
+        if not runs.mark_running(run_id, _worker_name()):
+            log.info("run %s is no longer queued; nothing to do", run_id)
+            return "skipped"
+        run = runs.get_run(run_id)
+        spec = spec_from_run(run)
+        settings = PipelineSettings.from_config(app.config)
+        work_dir = Path(app.config["WORK_DIR"])
+        ws = Workspace(work_dir / "runs" / f"run-{run_id}")
+        ws.root.mkdir(parents=True, exist_ok=True)
+        report = Reporter(
+            run_id,
+            app.extensions["redis"],
+            _DatabaseSteps(run_id),
+            ws.root.parent / f"run-{run_id}.log",
+        )
+        runner = DockerRunner(settings.runner)
+        evidence: dict[str, Any] = {}
+        status, fields = RunStatus.ERROR, {}
+        try:
+            result = run_pipeline(
+                spec, report, runner, ws, DownloadCache(work_dir / "cache"), settings, evidence
+            )
+            status = RunStatus.PASSED
+            fields = {
+                "results": result.results,
+                "statistics": result.statistics,
+                "prepared_data_uid": result.prepared_data_uid,
+                "hashes": result.hashes,
+                "digests": result.digests,
+            }
+        except RunCanceled as failure:
+            status, fields = RunStatus.CANCELED, _failure(failure, evidence)
+        except StepFailed as failure:
+            status, fields = RunStatus.FAILED, _failure(failure, evidence)
+        except PlatformError as error:
+            status = RunStatus.ERROR
+            fields = {
+                **_evidence(evidence),
+                "failure_cause": error.cause,
+                "failure_summary": error.message,
+            }
+        except Exception:
+            log.exception("run %s: internal error", run_id)
+            status = RunStatus.ERROR
+            fields = {
+                **_evidence(evidence),
+                "failure_cause": "internal",
+                "failure_summary": "Benchgate hit an internal error while running this "
+                "test. It is not your fault; an administrator can see the details in "
+                "the worker's log.",
+            }
+        finally:
+            log_text = report.close()
+            try:
+                runner.remove_labelled({"benchgate.run": str(run_id)})
+            except Exception:  # the reaper removes leftovers later
+                log.warning("run %s: could not remove its containers", run_id, exc_info=True)
+            runner.close()
+            if not app.config.get("KEEP_WORK_DIRS"):
+                shutil.rmtree(ws.root, ignore_errors=True)
+                Path(report.log_path).unlink(missing_ok=True)
+        runs.finish_run(run_id, status, log_text=log_text, **fields)
+        return status.value
+
+
+def _evidence(evidence: dict[str, Any]) -> dict[str, Any]:
+    keys = ("hashes", "digests", "prepared_data_uid", "statistics")
+    return {k: evidence[k] for k in keys if k in evidence}
+
+
+def _failure(failure: Any, evidence: dict[str, Any]) -> dict[str, Any]:
+    return {
+        **_evidence(evidence),
+        "failure_cause": failure.cause,
+        "failure_summary": failure.message,
+        "failure_log_tail": "\n".join(failure.log_tail[-40:]),
+    }

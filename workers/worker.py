@@ -14,9 +14,12 @@ from app.extensions import db
 
 log = logging.getLogger(__name__)
 
+HOUSEKEEPING_SECONDS = 30  # how often a worker looks for dead runs and undispatched ones
+WORKER_TTL_SECONDS = 60  # a worker silent this long is taken for dead
+
 
 class BenchgateWorker(Worker):
-    """An RQ worker whose work horses never share database connections with the parent."""
+    """An RQ worker that also reaps dead runs, and never shares DB connections with its horses."""
 
     def main_work_horse(self, job, queue):
         # A forked child must not reuse the parent's pooled connections (SQLAlchemy docs,
@@ -24,12 +27,46 @@ class BenchgateWorker(Worker):
         db.engine.dispose(close=False)
         super().main_work_horse(job, queue)
 
+    def run_maintenance_tasks(self):
+        super().run_maintenance_tasks()
+        from app.services.reaper import housekeeping
+
+        try:
+            report = housekeeping()
+            if any(report.values()):
+                log.info("housekeeping: %s", report)
+        except Exception:
+            log.exception("housekeeping failed")
+        finally:
+            db.session.remove()
+
+    def handle_work_horse_killed(self, job, retpid, ret_val, rusage):
+        super().handle_work_horse_killed(job, retpid, ret_val, rusage)
+        if job is None or not job.id.startswith("run-"):
+            return
+        from app.services.reaper import end_lost_run
+
+        try:
+            end_lost_run(int(job.id.removeprefix("run-")))
+        except Exception:
+            log.exception("could not end the run of %s", job.id)
+        finally:
+            db.session.remove()
+
 
 def run_worker(queue_names: list[str], *, burst: bool = False, name: str | None = None) -> bool:
     """Work on the named queues until stopped (or until they are empty with burst)."""
     redis = current_app.extensions["redis"]
     queues = [Queue(n, connection=redis, serializer=JSONSerializer) for n in queue_names]
     name = name or f"{socket.gethostname()}.{os.getpid()}"
-    worker = BenchgateWorker(queues, connection=redis, serializer=JSONSerializer, name=name)
+    worker = BenchgateWorker(
+        queues,
+        connection=redis,
+        serializer=JSONSerializer,
+        name=name,
+        worker_ttl=WORKER_TTL_SECONDS,
+        job_monitoring_interval=10,
+        maintenance_interval=HOUSEKEEPING_SECONDS,
+    )
     db.engine.dispose()
     return worker.work(burst=burst, logging_level="INFO")

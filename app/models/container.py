@@ -33,6 +33,8 @@ class Container(db.Model):
     additional_files_url: Mapped[str | None] = mapped_column(String(2048))
     additional_files_sha256: Mapped[str | None] = mapped_column(String(64))
     image_digest: Mapped[str | None] = mapped_column(String(80))
+    # True when the owner gave the digest; False when a passing test pinned it.
+    digest_given: Mapped[bool] = mapped_column(default=False)
     state: Mapped[ContainerState] = mapped_column(
         enum_type(ContainerState), default=ContainerState.DEVELOPMENT
     )

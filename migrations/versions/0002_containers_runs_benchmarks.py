@@ -48,6 +48,7 @@ def upgrade():
     sa.Column('additional_files_url', sa.String(length=2048), nullable=True),
     sa.Column('additional_files_sha256', sa.String(length=64), nullable=True),
     sa.Column('image_digest', sa.String(length=80), nullable=True),
+    sa.Column('digest_given', sa.Boolean(), nullable=False),
     sa.Column('state', sa.Enum('development', 'operational', name='containerstate', native_enum=False, length=32), nullable=False),
     sa.Column('is_valid', sa.Boolean(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),

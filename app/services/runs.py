@@ -1,0 +1,342 @@
+"""Compatibility-test runs: create, dispatch to the queue, cancel, re-run, and who may see them."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from redis.exceptions import RedisError
+from rq.job import Job
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import (
+    Container,
+    ContainerRole,
+    Run,
+    RunKind,
+    RunStatus,
+    RunStep,
+    StepStatus,
+    User,
+    utcnow,
+)
+from app.models.enums import RUN_TRANSITIONS, STEP_NAMES, check_transition
+from app.models.run import SLOTS
+from app.services.queue import enqueue, get_queue, redis_client
+from app.services.run_events import cancel_key, publish
+
+log = logging.getLogger(__name__)
+
+JOB_FUNCTION = "workers.jobs.run_compatibility_test"
+SLOT_ROLES = {
+    "data_preparator": ContainerRole.DATA_PREPARATOR,
+    "model": ContainerRole.MODEL,
+    "evaluator": ContainerRole.EVALUATOR,
+}
+SLOT_LABELS = {"data_preparator": "data preparator", "model": "model", "evaluator": "evaluator"}
+
+
+class RunRequestError(Exception):
+    """A run that cannot be created as asked; `errors` maps form fields to messages."""
+
+    def __init__(self, errors: dict[str, list[str]]) -> None:
+        super().__init__("; ".join(m for ms in errors.values() for m in ms))
+        self.errors = errors
+
+
+def job_id(run_id: int) -> str:
+    """The RQ job id of a run."""
+    return f"run-{run_id}"
+
+
+def slot_from_container(container: Container) -> dict[str, Any]:
+    """Describe a registered container as a run input."""
+    return {"container_id": container.id, "name": container.name}
+
+
+def slot_from_links(
+    config_url: str,
+    *,
+    config_sha256: str | None = None,
+    parameters_url: str | None = None,
+    parameters_sha256: str | None = None,
+    additional_files_url: str | None = None,
+    additional_files_sha256: str | None = None,
+    expected_digest: str | None = None,
+) -> dict[str, Any]:
+    """Describe an unregistered container, given by links, as a run input."""
+    return {
+        "container_id": None,
+        "config_url": config_url,
+        "config_sha256": _lower(config_sha256),
+        "parameters_url": parameters_url or None,
+        "parameters_sha256": _lower(parameters_sha256),
+        "additional_files_url": additional_files_url or None,
+        "additional_files_sha256": _lower(additional_files_sha256),
+        "expected_digest": expected_digest or None,
+    }
+
+
+def _lower(value: str | None) -> str | None:
+    return value.strip().lower() if value else None
+
+
+def _check_slots(slots: dict[str, dict[str, Any]]) -> dict[str, Container | None]:
+    """Load the registered containers of the slots and check their roles."""
+    errors: dict[str, list[str]] = {}
+    containers: dict[str, Container | None] = {}
+    for slot in SLOTS:
+        spec = slots.get(slot)
+        if not spec:
+            errors.setdefault(slot, []).append(f"Choose a {SLOT_LABELS[slot]}.")
+            continue
+        container = None
+        if spec.get("container_id") is not None:
+            container = db.session.get(Container, spec["container_id"])
+            if container is None:
+                errors.setdefault(slot, []).append("This container no longer exists.")
+            elif container.role != SLOT_ROLES[slot]:
+                errors.setdefault(slot, []).append(
+                    f"{container.name} is a {container.role.label.lower()}, "
+                    f"not a {SLOT_LABELS[slot]}."
+                )
+            elif not container.is_valid:
+                errors.setdefault(slot, []).append(
+                    f"{container.name} was marked invalid and cannot be tested."
+                )
+        elif not spec.get("config_url"):
+            errors.setdefault(slot, []).append(
+                f"Give the {SLOT_LABELS[slot]}'s configuration link."
+            )
+        containers[slot] = container
+    if errors:
+        raise RunRequestError(errors)
+    return containers
+
+
+def create_run(
+    requester: User,
+    *,
+    slots: dict[str, dict[str, Any]],
+    demo_url: str,
+    demo_sha256: str | None = None,
+    kind: RunKind = RunKind.WORKFLOW_TEST,
+    benchmark_id: int | None = None,
+    rerun_of: Run | None = None,
+) -> Run:
+    """Record a run with its six pending steps, commit, then hand it to the queue.
+
+    The run survives Redis being down: it stays queued and undispatched until
+    dispatch_pending() reaches Redis again.
+    """
+    containers = _check_slots(slots)
+    run = Run(
+        requester_id=requester.id,
+        kind=kind,
+        status=RunStatus.QUEUED,
+        benchmark_id=benchmark_id,
+        inputs={"slots": {s: dict(slots[s]) for s in SLOTS}},
+        demo_url=demo_url,
+        demo_sha256=_lower(demo_sha256),
+        prep_id=_id(containers["data_preparator"]),
+        model_id=_id(containers["model"]),
+        evaluator_id=_id(containers["evaluator"]),
+        rerun_of_id=rerun_of.id if rerun_of else None,
+    )
+    run.steps = [RunStep(name=name, position=i) for i, name in enumerate(STEP_NAMES)]
+    db.session.add(run)
+    db.session.commit()
+    dispatch(run)
+    return run
+
+
+def _id(container: Container | None) -> int | None:
+    return container.id if container is not None else None
+
+
+def dispatch(run: Run) -> bool:
+    """Queue the run's job (after its commit); return False when Redis cannot be reached."""
+    try:
+        enqueue(JOB_FUNCTION, run.id, job_id=job_id(run.id))
+        publish(redis_client(), run.id, "status", {"status": run.status.value})
+    except RedisError as error:
+        log.warning("run %s stays queued until Redis answers: %s", run.id, error)
+        return False
+    run.dispatched = True
+    db.session.commit()
+    return True
+
+
+def dispatch_pending() -> int:
+    """Queue every run that was recorded while Redis was down; return how many were sent."""
+    pending = db.session.scalars(
+        select(Run)
+        .where(Run.status == RunStatus.QUEUED, Run.dispatched.is_(False))
+        .order_by(Run.id)
+    ).all()
+    return sum(1 for run in pending if dispatch(run))
+
+
+def rerun(run: Run, by: User) -> Run:
+    """Start a new run with the same inputs as a finished one."""
+    if not run.is_finished:
+        raise RunRequestError({"run": ["This run has not finished yet."]})
+    return create_run(
+        by,
+        slots=run.inputs["slots"],
+        demo_url=run.demo_url,
+        demo_sha256=run.demo_sha256,
+        kind=run.kind,
+        benchmark_id=run.benchmark_id,
+        rerun_of=run,
+    )
+
+
+def can_view(run: Run, user: User) -> bool:
+    """Requester, administrators and the owner of the run's benchmark may see a run."""
+    if not user.is_authenticated:
+        return False
+    if user.is_admin or run.requester_id == user.id:
+        return True
+    if run.benchmark_id is not None:
+        from app.models import Benchmark
+
+        benchmark = db.session.get(Benchmark, run.benchmark_id)
+        return benchmark is not None and benchmark.owner_id == user.id
+    return False
+
+
+def can_cancel(run: Run, user: User) -> bool:
+    """The requester or an administrator may cancel an unfinished run."""
+    return not run.is_finished and (user.is_admin or run.requester_id == user.id)
+
+
+def cancel_run(run: Run, by: User) -> None:
+    """Cancel a queued run at once, or ask the worker to kill a running one."""
+    if not can_cancel(run, by):
+        raise RunRequestError({"run": ["This run can no longer be canceled."]})
+    run.cancel_requested = True
+    db.session.commit()
+    try:
+        redis_client().set(cancel_key(run.id), "1", ex=24 * 3600)
+        if run.status == RunStatus.QUEUED:
+            job = Job.fetch(
+                job_id(run.id), connection=redis_client(), serializer=get_queue().serializer
+            )
+            job.cancel()
+    except Exception as error:  # the flag in the database still stops the worker
+        log.info("cancel of run %s reached the database only: %s", run.id, error)
+    if run.status == RunStatus.QUEUED:
+        finish_run(
+            run.id,
+            RunStatus.CANCELED,
+            failure_cause="canceled",
+            failure_summary=f"Canceled by {by.display_name} before it started.",
+        )
+
+
+def queue_position(run: Run) -> int | None:
+    """1-based place of a queued run in its queue, or None when unknown."""
+    if run.status != RunStatus.QUEUED:
+        return None
+    try:
+        ids = get_queue().get_job_ids()
+    except RedisError:
+        return None
+    try:
+        return ids.index(job_id(run.id)) + 1
+    except ValueError:
+        return None
+
+
+# What the worker reports, through the Reporter.
+
+
+def mark_running(run_id: int, worker_name: str) -> bool:
+    """Move a queued run to running; False when it was canceled (or ended) meanwhile."""
+    run = db.session.get(Run, run_id)
+    if run is None or run.status != RunStatus.QUEUED or run.cancel_requested:
+        return False
+    check_transition(RUN_TRANSITIONS, run.status, RunStatus.RUNNING)
+    run.status = RunStatus.RUNNING
+    run.started_at = utcnow()
+    run.worker_name = worker_name[:200]
+    db.session.commit()
+    return True
+
+
+def update_step(run_id: int, name: str, status: StepStatus, **fields: Any) -> None:
+    """Record a step's new status and any of started_at, finished_at, exit_code, message."""
+    step = db.session.scalar(select(RunStep).where(RunStep.run_id == run_id, RunStep.name == name))
+    step.status = status
+    for key, value in fields.items():
+        setattr(step, key, value)
+    db.session.commit()
+
+
+def cancel_requested(run_id: int) -> bool:
+    """Tell whether someone asked to cancel the run (the database is the source of truth)."""
+    return bool(db.session.scalar(select(Run.cancel_requested).where(Run.id == run_id)))
+
+
+def finish_run(run_id: int, status: RunStatus, **fields: Any) -> Run:
+    """End a run with its evidence (results, statistics, hashes, digests, failure, log)."""
+    run = db.session.get(Run, run_id)
+    if run.status.finished:
+        # Canceled or reaped meanwhile: the first ending stands, but keep the log.
+        if fields.get("log_text") and not run.log_text:
+            run.log_text = fields["log_text"]
+            db.session.commit()
+        return run
+    check_transition(RUN_TRANSITIONS, run.status, status)
+    run.status = status
+    run.finished_at = utcnow()
+    for key, value in fields.items():
+        setattr(run, key, value)
+    for step in run.steps:
+        if step.status in (StepStatus.PENDING, StepStatus.RUNNING):
+            step.status = (
+                StepStatus.SKIPPED if step.status == StepStatus.PENDING else (StepStatus.FAILED)
+            )
+            step.finished_at = step.finished_at or (run.finished_at if step.started_at else None)
+    if status == RunStatus.PASSED:
+        _record_evidence_on_containers(run)
+    from app.services.run_outcomes import after_run_finished
+
+    after_run_finished(run)
+    db.session.commit()
+    try:
+        redis = redis_client()
+        publish(
+            redis, run.id, "end", {"status": status.value, "summary": run.failure_summary or ""}
+        )
+        from app.services.run_events import expire_stream
+
+        expire_stream(redis, run.id)
+    except RedisError:
+        pass  # the page falls back to the stored log
+    return run
+
+
+def _record_evidence_on_containers(run: Run) -> None:
+    """Pin digests and additional-files hashes learned by a passing run on its containers."""
+    for slot, spec in run.inputs["slots"].items():
+        container_id = spec.get("container_id")
+        if container_id is None:
+            continue
+        container = db.session.get(Container, container_id)
+        digest = (run.digests or {}).get(slot)
+        if digest and not container.image_digest:
+            container.image_digest = digest
+        files_hash = (run.hashes or {}).get(f"{slot}.additional_files")
+        if files_hash and container.additional_files_url and not container.additional_files_sha256:
+            container.additional_files_sha256 = files_hash
+
+
+def get_run(run_id: int) -> Run:
+    """Return the run, raising LookupError when it does not exist."""
+    run = db.session.get(Run, run_id)
+    if run is None:
+        raise LookupError(f"no run {run_id}")
+    return run

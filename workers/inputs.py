@@ -1,0 +1,225 @@
+"""The fetch step's work: downloads through the cache, hashes, safe unpacking, paths.yaml,
+container configs and parameters, and image resolution with digest pinning. No Flask, no DB."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import yaml
+
+from workers.archive import ArchiveError, safe_unpack
+from workers.container_config import ConfigError, ContainerConfig, parse_container_config
+from workers.container_config import parse_parameters as parse_parameters_text
+from workers.demo_paths import DemoPaths, DemoPathsError, read_demo_paths
+from workers.docker_runner import DockerRunner, DockerUnavailable, ImageUnavailable
+from workers.errors import PlatformError, StepFailed
+from workers.fetch import DownloadCache, FetchError, fetch_bytes
+from workers.run_spec import PipelineSettings, RunSpec, SlotSpec
+from workers.steps import ROLE_LABELS, Workspace
+from workers.yamlsafe import YamlError
+
+Say = Callable[[str], None]
+
+
+@dataclass
+class FetchedInputs:
+    """What the fetch step produced for the container steps, and the evidence it recorded."""
+
+    configs: dict[str, ContainerConfig]
+    demo: DemoPaths
+    hashes: dict[str, str] = field(default_factory=dict)
+    digests: dict[str, str] = field(default_factory=dict)
+
+
+def _download_failure(error: FetchError, what: str) -> StepFailed:
+    cause = "hash_mismatch" if "expected hash" in str(error) else "download"
+    return StepFailed(f"Could not use the {what}: {error}", cause)
+
+
+def fetch_demo(
+    spec: RunSpec, ws: Workspace, settings: PipelineSettings, cache: DownloadCache, say: Say
+) -> tuple[DemoPaths, str]:
+    """Download, verify and unpack the demo dataset; return its paths and hash."""
+    say(f"Downloading the demo dataset from {spec.demo_url}")
+    try:
+        cached = cache.get(
+            spec.demo_url,
+            max_bytes=settings.max_demo_bytes,
+            policy=settings.policy,
+            expected_sha256=spec.demo_sha256,
+        )
+    except FetchError as error:
+        raise _download_failure(error, "demo dataset") from None
+    say(
+        f"Demo dataset SHA-256 {cached.sha256}" + (" (from the cache)" if cached.from_cache else "")
+    )
+    try:
+        safe_unpack(
+            cached.path,
+            ws.demo,
+            max_members=settings.max_archive_members,
+            max_bytes=settings.max_unpacked_bytes,
+        )
+    except ArchiveError as error:
+        raise StepFailed(f"The demo dataset archive was refused: {error}", "bad_archive") from None
+    try:
+        paths = read_demo_paths(ws.demo)
+    except DemoPathsError as error:
+        raise StepFailed(f"The demo dataset is not usable: {error}", "bad_archive") from None
+    return paths, cached.sha256
+
+
+def load_config(
+    slot: SlotSpec, settings: PipelineSettings, hashes: dict[str, str], say: Say
+) -> ContainerConfig:
+    """Return the slot's validated configuration (stored, or downloaded for ad-hoc links)."""
+    who = ROLE_LABELS[slot.slot]
+    text: str | bytes | None = slot.config_text
+    if text is None:
+        say(f"Downloading the {who}'s configuration from {slot.config_url}")
+        try:
+            text, sha = fetch_bytes(
+                slot.config_url,
+                max_bytes=settings.max_config_bytes,
+                policy=settings.policy,
+                expected_sha256=slot.config_sha256,
+            )
+        except FetchError as error:
+            raise _download_failure(error, f"{who}'s configuration file") from None
+        hashes[f"{slot.slot}.config"] = sha
+    elif slot.config_sha256:
+        hashes[f"{slot.slot}.config"] = slot.config_sha256
+    try:
+        config = parse_container_config(text, max_bytes=settings.max_config_bytes)
+    except (ConfigError, YamlError) as error:
+        raise StepFailed(f"The {who}'s configuration is not valid: {error}", "bad_config") from None
+    if config.role.value != slot.slot:
+        raise StepFailed(
+            f"The container given as {who} is a {ROLE_LABELS[config.role.value]}: "
+            "its tasks do not fit this place.",
+            "bad_config",
+        )
+    return config
+
+
+def fetch_parameters(
+    slot: SlotSpec,
+    config: ContainerConfig,
+    ws: Workspace,
+    settings: PipelineSettings,
+    cache: DownloadCache,
+    hashes: dict[str, str],
+    say: Say,
+) -> None:
+    """Download and check the slot's parameters file, and write it where the task sees it."""
+    who = ROLE_LABELS[slot.slot]
+    target = ws.parameters_file(slot.slot)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if not slot.parameters_url:
+        if config.needs_parameters():
+            raise StepFailed(
+                f"The {who}'s configuration mounts a parameters file, but no "
+                "parameters link was given.",
+                "bad_config",
+            )
+        return
+    say(f"Downloading the {who}'s parameters from {slot.parameters_url}")
+    try:
+        cached = cache.get(
+            slot.parameters_url,
+            max_bytes=settings.max_parameters_bytes,
+            policy=settings.policy,
+            expected_sha256=slot.parameters_sha256,
+        )
+        parameters = parse_parameters_text(
+            cached.path.read_bytes(), max_bytes=settings.max_parameters_bytes
+        )
+    except FetchError as error:
+        raise _download_failure(error, f"{who}'s parameters file") from None
+    except YamlError as error:
+        raise StepFailed(
+            f"The {who}'s parameters file is not valid: {error}", "bad_config"
+        ) from None
+    hashes[f"{slot.slot}.parameters"] = cached.sha256
+    target.write_text(yaml.safe_dump(parameters, sort_keys=False), encoding="utf-8")
+
+
+def fetch_additional_files(
+    slot: SlotSpec,
+    ws: Workspace,
+    settings: PipelineSettings,
+    cache: DownloadCache,
+    hashes: dict[str, str],
+    say: Say,
+) -> None:
+    """Download, verify and unpack the slot's additional-files archive, when it has one."""
+    if not slot.additional_files_url:
+        return
+    who = ROLE_LABELS[slot.slot]
+    say(f"Downloading the {who}'s additional files from {slot.additional_files_url}")
+    try:
+        cached = cache.get(
+            slot.additional_files_url,
+            max_bytes=settings.max_additional_files_bytes,
+            policy=settings.policy,
+            expected_sha256=slot.additional_files_sha256,
+        )
+    except FetchError as error:
+        raise _download_failure(error, f"{who}'s additional files") from None
+    hashes[f"{slot.slot}.additional_files"] = cached.sha256
+    try:
+        safe_unpack(
+            cached.path,
+            ws.additional_files(slot.slot),
+            max_members=settings.max_archive_members,
+            max_bytes=settings.max_unpacked_bytes,
+        )
+    except ArchiveError as error:
+        raise StepFailed(
+            f"The {who}'s additional-files archive was refused: {error}", "bad_archive"
+        ) from None
+
+
+def resolve_image(slot: SlotSpec, config: ContainerConfig, runner: DockerRunner, say: Say) -> str:
+    """Make the slot's image present (pull policy) and check its digest against the pinned one."""
+    who = ROLE_LABELS[slot.slot]
+    say(f"Resolving the {who}'s image {config.image}")
+    try:
+        digest = runner.resolve_image(config.image)
+    except ImageUnavailable as error:
+        raise StepFailed(
+            f"The {who}'s image {config.image} is not available: {error}", "image_unavailable"
+        ) from None
+    except DockerUnavailable as error:
+        raise PlatformError(f"Docker could not be reached: {error}", "docker_unreachable") from None
+    say(f"The {who}'s image digest is {digest}")
+    if slot.digest_enforced and slot.expected_digest and slot.expected_digest != digest:
+        raise StepFailed(
+            f"The {who}'s image {config.image} has changed: its digest is {digest}, but "
+            f"{slot.expected_digest} is pinned for {slot.name}.",
+            "digest_mismatch",
+        )
+    return digest
+
+
+def fetch_all(
+    spec: RunSpec,
+    ws: Workspace,
+    settings: PipelineSettings,
+    runner: DockerRunner,
+    cache: DownloadCache,
+    say: Say,
+) -> FetchedInputs:
+    """Everything the fetch step does, in order; the first problem fails the step."""
+    hashes: dict[str, str] = {}
+    demo, demo_sha = fetch_demo(spec, ws, settings, cache, say)
+    hashes["demo"] = demo_sha
+    configs: dict[str, ContainerConfig] = {}
+    digests: dict[str, str] = {}
+    for name, slot in spec.slots.items():
+        configs[name] = load_config(slot, settings, hashes, say)
+        fetch_parameters(slot, configs[name], ws, settings, cache, hashes, say)
+        fetch_additional_files(slot, ws, settings, cache, hashes, say)
+        digests[name] = resolve_image(slot, configs[name], runner, say)
+    return FetchedInputs(configs=configs, demo=demo, hashes=hashes, digests=digests)

@@ -1,0 +1,142 @@
+"""The compatibility test, step by step, as SPEC §3 lists them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from workers.docker_runner import DockerRunner, DockerUnavailable, TaskNotStarted
+from workers.errors import PlatformError, StepFailed
+from workers.fetch import DownloadCache
+from workers.inputs import FetchedInputs, fetch_all
+from workers.reporting import Reporter
+from workers.run_spec import PipelineSettings, RunSpec
+from workers.steps import (
+    Workspace,
+    build_task,
+    check_outcome,
+    copy_tree_into,
+    host_paths,
+    prepared_data_uid,
+    read_yaml_output,
+    require_folder_output,
+)
+
+
+@dataclass
+class Evidence:
+    """What a passing run leaves for the administrator to review."""
+
+    results: dict[str, Any]
+    statistics: dict[str, Any]
+    prepared_data_uid: str
+    hashes: dict[str, str]
+    digests: dict[str, str]
+
+
+def run_pipeline(
+    spec: RunSpec,
+    report: Reporter,
+    runner: DockerRunner,
+    ws: Workspace,
+    cache: DownloadCache,
+    settings: PipelineSettings,
+    evidence_so_far: dict[str, Any],
+) -> Evidence:
+    """Run the six steps; raise StepFailed (the submitter's problem) or PlatformError.
+
+    `evidence_so_far` is filled as hashes and digests become known, so a failed run keeps them.
+    """
+    tasks = _Tasks(spec, report, runner, ws, settings)
+
+    with report.step("fetch"):
+        inputs = fetch_all(spec, ws, settings, runner, cache, report.line)
+        evidence_so_far.update(hashes=inputs.hashes, digests=inputs.digests)
+        tasks.inputs = inputs
+        if inputs.demo.metadata_path is not None:
+            copy_tree_into(inputs.demo.metadata_path, ws.metadata)
+
+    with report.step("prepare"):
+        tasks.run("data_preparator", "prepare")
+        require_folder_output(ws.prepared_data, "prepared data", "prepare", "data_preparator")
+        uid = prepared_data_uid([ws.prepared_data, ws.prepared_labels])
+        evidence_so_far["prepared_data_uid"] = uid
+        report.line(f"benchgate: prepared-data identity {uid}")
+
+    with report.step("sanity_check"):
+        tasks.run("data_preparator", "sanity_check")
+
+    with report.step("statistics"):
+        tasks.run("data_preparator", "statistics", requires="output_path")
+        statistics = read_yaml_output(
+            ws.statistics_file, "statistics", "statistics", "data_preparator"
+        )
+        evidence_so_far["statistics"] = statistics
+
+    with report.step("infer"):
+        tasks.run("model", "infer", requires="output_path")
+        require_folder_output(ws.predictions, "predictions", "infer", "model")
+
+    with report.step("evaluate"):
+        tasks.run("evaluator", "evaluate", requires="output_path")
+        results = read_yaml_output(ws.results_file, "results", "evaluate", "evaluator")
+
+    return Evidence(
+        results=results,
+        statistics=statistics,
+        prepared_data_uid=uid,
+        hashes=inputs.hashes,
+        digests=inputs.digests,
+    )
+
+
+class _Tasks:
+    """Runs one container task of the run with its mounts, labels and limits."""
+
+    def __init__(
+        self,
+        spec: RunSpec,
+        report: Reporter,
+        runner: DockerRunner,
+        ws: Workspace,
+        settings: PipelineSettings,
+    ) -> None:
+        self.spec = spec
+        self.report = report
+        self.runner = runner
+        self.ws = ws
+        self.settings = settings
+        self.inputs: FetchedInputs | None = None
+
+    def run(self, slot: str, task_name: str, requires: str | None = None) -> None:
+        self.report.check_canceled()
+        assert self.inputs is not None, "the fetch step runs first"
+        config = self.inputs.configs[slot]
+        paths = host_paths(
+            self.ws, task_name, slot, self.inputs.demo.data_path, self.inputs.demo.labels_path
+        )
+        labels = {"benchgate.run": str(self.spec.run_id), "benchgate.task": task_name}
+        task = build_task(config, task_name, slot, paths, labels)
+        spec_task = config.tasks[task_name]
+        if requires and requires not in spec_task.outputs:
+            raise StepFailed(
+                f"The {slot.replace('_', ' ')}'s {task_name} task declares no "
+                f"{requires} output volume, so its result cannot be read.",
+                "bad_config",
+            )
+        self.report.line(f"benchgate: running {config.image} ({task_name})")
+        try:
+            outcome = self.runner.run_task(task, self.report.line, self.report.cancel_requested)
+        except DockerUnavailable as error:
+            raise PlatformError(
+                f"Docker could not be reached: {error}", "docker_unreachable"
+            ) from None
+        except TaskNotStarted as error:
+            raise StepFailed(str(error), "not_started") from None
+        check_outcome(
+            outcome,
+            task_name,
+            slot,
+            self.settings.runner.memory_bytes,
+            self.settings.runner.timeout_seconds,
+        )

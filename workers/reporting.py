@@ -1,0 +1,224 @@
+"""One Reporter per run: step rows in the database, events in the run's Redis Stream, the log file.
+
+Log lines are batched (every 50 ms or 500 lines) into one Redis round trip, so a chatty
+container costs little while a quiet one still shows each line within a fraction of a second.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Protocol
+
+from redis import Redis
+from redis.exceptions import RedisError
+
+from app.services.run_events import cancel_key, publish, publish_many
+from workers.errors import PlatformError, RunCanceled, StepFailed
+
+log = logging.getLogger(__name__)
+
+FLUSH_SECONDS = 0.05
+FLUSH_LINES = 500
+TAIL_LINES = 40
+MAX_STORED_LOG_BYTES = 16 * 2**20
+CANCEL_POLL_SECONDS = 0.5
+
+
+class StepStore(Protocol):
+    """Where step rows live (the database through app.services.runs in production)."""
+
+    def update_step(self, name: str, status: str, **fields: Any) -> None: ...
+
+    def cancel_requested(self) -> bool: ...
+
+
+class Reporter:
+    """Records what a run does, step by step, where the page and the database can see it."""
+
+    def __init__(
+        self,
+        run_id: int,
+        redis: Redis,
+        store: StepStore,
+        log_path: Path,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.run_id = run_id
+        self.redis = redis
+        self.store = store
+        self.log_path = log_path
+        self.clock = clock
+        self.current_step: str | None = None
+        self.tail: deque[str] = deque(maxlen=TAIL_LINES)
+        self._pending: list[tuple[str, dict[str, Any]]] = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._last_cancel_check = 0.0
+        self._canceled = False
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        self._log_file = open(log_path, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
+        self._flusher = threading.Thread(
+            target=self._flush_loop, daemon=True, name=f"run-{run_id}-log-flusher"
+        )
+        self._flusher.start()
+
+    # Steps
+
+    @contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        """Run a block as one step: running, then passed, or failed with its reason."""
+        from app.database import utcnow
+
+        self.current_step = name
+        self.tail.clear()
+        started = utcnow()
+        self._step_event(name, "running", started_at=started)
+        try:
+            yield
+        except StepFailed as failure:
+            tail = failure.log_tail or list(self.tail)
+            failure.log_tail = tail
+            self.line(f"benchgate: {failure.message}")
+            self._step_event(
+                name,
+                "failed",
+                started_at=started,
+                finished_at=utcnow(),
+                exit_code=failure.exit_code,
+                message=failure.message,
+                log_tail="\n".join(tail),
+            )
+            raise
+        except PlatformError as error:
+            self.line(f"benchgate: {error.message}")
+            self._step_event(
+                name,
+                "failed",
+                started_at=started,
+                finished_at=utcnow(),
+                message=error.message,
+                log_tail="\n".join(self.tail),
+            )
+            raise
+        except BaseException:
+            message = "Benchgate could not finish this step because of an internal error."
+            self._step_event(
+                name,
+                "failed",
+                started_at=started,
+                finished_at=utcnow(),
+                message=message,
+                log_tail="\n".join(self.tail),
+            )
+            raise
+        else:
+            self._step_event(name, "passed", started_at=started, finished_at=utcnow())
+        finally:
+            self.current_step = None
+
+    def _step_event(self, name: str, status: str, **fields: Any) -> None:
+        self.flush()
+        self.store.update_step(name, status, **fields)
+        data = {
+            "name": name,
+            "status": status,
+            "started_at": None,
+            "finished_at": None,
+            "exit_code": None,
+            "message": None,
+        }
+        data.update(
+            {
+                k: (v.isoformat() if hasattr(v, "isoformat") else v)
+                for k, v in fields.items()
+                if k != "log_tail"
+            }
+        )
+        self._publish_now("step", data)
+
+    # Log lines
+
+    def line(self, text: str) -> None:
+        """Record one log line of the current step (safe to call from the log thread)."""
+        text = text.rstrip("\r\n")
+        self.tail.append(text)
+        step = self.current_step or "run"
+        with self._lock:
+            self._log_file.write(f"[{step}] {text}\n")
+            self._pending.append(("log", {"step": step, "line": text, "t": self.clock()}))
+            full = len(self._pending) >= FLUSH_LINES
+        if full:
+            self.flush()
+
+    def flush(self) -> None:
+        """Send buffered log lines to the stream now."""
+        with self._lock:
+            events, self._pending = self._pending, []
+            self._log_file.flush()
+        if events:
+            try:
+                publish_many(self.redis, self.run_id, events)
+            except RedisError as error:  # the log file still has them; the page catches up
+                log.warning(
+                    "run %s: could not publish %d lines: %s", self.run_id, len(events), error
+                )
+
+    def _flush_loop(self) -> None:
+        while not self._stop.wait(FLUSH_SECONDS):
+            self.flush()
+
+    def _publish_now(self, kind: str, data: dict[str, Any]) -> None:
+        try:
+            publish(self.redis, self.run_id, kind, data)
+        except RedisError as error:
+            log.warning("run %s: could not publish %s event: %s", self.run_id, kind, error)
+
+    # Cancel
+
+    def cancel_requested(self) -> bool:
+        """Tell whether the run was canceled; cheap enough to call twice a second."""
+        if self._canceled:
+            return True
+        now = time.monotonic()
+        if now - self._last_cancel_check < CANCEL_POLL_SECONDS:
+            return False
+        self._last_cancel_check = now
+        try:
+            self._canceled = bool(self.redis.exists(cancel_key(self.run_id)))
+        except RedisError:
+            self._canceled = self.store.cancel_requested()
+        return self._canceled
+
+    def check_canceled(self) -> None:
+        """Raise RunCanceled between steps if someone canceled the run."""
+        self._last_cancel_check = 0.0
+        if self.cancel_requested() or self.store.cancel_requested():
+            raise RunCanceled()
+
+    # End
+
+    def close(self) -> str:
+        """Stop the flusher, send what is left, and return the full log (tail-capped)."""
+        self._stop.set()
+        self._flusher.join(timeout=5)
+        self.flush()
+        self._log_file.close()
+        return read_log(self.log_path)
+
+
+def read_log(path: Path, limit: int = MAX_STORED_LOG_BYTES) -> str:
+    """Return a log file's text, keeping only its last `limit` bytes when it is larger."""
+    size = path.stat().st_size if path.exists() else 0
+    if size <= limit:
+        return path.read_text(encoding="utf-8", errors="replace") if size else ""
+    with open(path, "rb") as handle:
+        handle.seek(size - limit)
+        handle.readline()  # start on a whole line
+        kept = handle.read().decode("utf-8", errors="replace")
+    return f"[benchgate] the log was {size} bytes; only its end is kept here.\n" + kept

@@ -1,0 +1,128 @@
+"""What a worker needs to know to run a test: plain data, read once from the run's record."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from workers.docker_tasks import RunnerSettings
+from workers.fetch import FetchPolicy
+
+SLOTS = ("data_preparator", "model", "evaluator")
+
+
+@dataclass(frozen=True)
+class SlotSpec:
+    """One of the three containers: registered (config known) or ad hoc (config by link)."""
+
+    slot: str
+    name: str
+    container_id: int | None = None
+    config_text: str | None = None  # registered containers: validated at registration
+    config_url: str | None = None
+    config_sha256: str | None = None
+    parameters_url: str | None = None
+    parameters_sha256: str | None = None
+    additional_files_url: str | None = None
+    additional_files_sha256: str | None = None
+    expected_digest: str | None = None
+    digest_enforced: bool = False  # operational, or a digest the owner gave
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """Everything a run executes: three slots and a demo dataset."""
+
+    run_id: int
+    slots: dict[str, SlotSpec]
+    demo_url: str
+    demo_sha256: str | None = None
+
+
+@dataclass(frozen=True)
+class PipelineSettings:
+    """Operator settings the pipeline applies."""
+
+    policy: FetchPolicy = field(default_factory=FetchPolicy)
+    runner: RunnerSettings = field(default_factory=RunnerSettings)
+    max_config_bytes: int = 1 << 20
+    max_parameters_bytes: int = 1 << 20
+    max_additional_files_bytes: int = 10 << 30
+    max_demo_bytes: int = 10 << 30
+    max_archive_members: int = 100_000
+    max_unpacked_bytes: int = 50 << 30
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> PipelineSettings:
+        """Build the settings from the Flask app's config mapping."""
+        policy = FetchPolicy.from_setting(
+            config.get("FETCH_ALLOWED_HOSTS", ""),
+            connect_timeout=float(config.get("FETCH_CONNECT_TIMEOUT", 10)),
+            read_timeout=float(config.get("FETCH_READ_TIMEOUT", 30)),
+        )
+        runner = RunnerSettings(
+            memory_bytes=int(config["CONTAINER_MEMORY_BYTES"]),
+            nano_cpus=int(config["CONTAINER_NANO_CPUS"]),
+            pids_limit=int(config["CONTAINER_PIDS_LIMIT"]),
+            shm_max_bytes=int(config["CONTAINER_SHM_MAX_BYTES"]),
+            tmpfs_bytes=int(config["CONTAINER_TMPFS_BYTES"]),
+            timeout_seconds=float(config["CONTAINER_TIMEOUT_SECONDS"]),
+            user=config.get("CONTAINER_USER") or None,
+            gpus_enabled=bool(config.get("WORKER_GPUS")),
+            pull_policy=config["IMAGE_PULL_POLICY"],
+        )
+        return cls(
+            policy=policy,
+            runner=runner,
+            max_config_bytes=int(config["MAX_CONFIG_BYTES"]),
+            max_parameters_bytes=int(config["MAX_PARAMETERS_BYTES"]),
+            max_additional_files_bytes=int(config["MAX_ADDITIONAL_FILES_BYTES"]),
+            max_demo_bytes=int(config["MAX_DEMO_BYTES"]),
+            max_archive_members=int(config["MAX_ARCHIVE_MEMBERS"]),
+            max_unpacked_bytes=int(config["MAX_UNPACKED_BYTES"]),
+        )
+
+
+def spec_from_run(run: Any) -> RunSpec:
+    """Read a Run record (and its registered containers) into a RunSpec."""
+    from app.extensions import db
+    from app.models import Container
+
+    slots: dict[str, SlotSpec] = {}
+    for slot in SLOTS:
+        given = run.inputs["slots"][slot]
+        container_id = given.get("container_id")
+        if container_id is None:
+            slots[slot] = SlotSpec(
+                slot=slot,
+                name=_name_from_link(given["config_url"]),
+                config_url=given["config_url"],
+                config_sha256=given.get("config_sha256"),
+                parameters_url=given.get("parameters_url"),
+                parameters_sha256=given.get("parameters_sha256"),
+                additional_files_url=given.get("additional_files_url"),
+                additional_files_sha256=given.get("additional_files_sha256"),
+                expected_digest=given.get("expected_digest"),
+                digest_enforced=bool(given.get("expected_digest")),
+            )
+            continue
+        c = db.session.get(Container, container_id)
+        slots[slot] = SlotSpec(
+            slot=slot,
+            name=c.name,
+            container_id=c.id,
+            config_text=c.config_text,
+            config_url=c.config_url,
+            config_sha256=c.config_sha256,
+            parameters_url=c.parameters_url,
+            parameters_sha256=c.parameters_sha256,
+            additional_files_url=c.additional_files_url,
+            additional_files_sha256=c.additional_files_sha256,
+            expected_digest=c.image_digest,
+            digest_enforced=bool(c.image_digest) and (c.is_operational or c.digest_given),
+        )
+    return RunSpec(run_id=run.id, slots=slots, demo_url=run.demo_url, demo_sha256=run.demo_sha256)
+
+
+def _name_from_link(url: str) -> str:
+    return url.rstrip("/").rsplit("/", 1)[-1] or url
