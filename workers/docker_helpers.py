@@ -1,0 +1,174 @@
+"""Plain helpers for the Docker runner: sizes, users, GPU requests, image digests, host mounts."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, Protocol
+
+# Docker's own size syntax (go-units RAMInBytes): "64m", "1g", "1.5GiB", "512MB", "1024".
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgtp]?)(?:i?b)?\s*$", re.IGNORECASE)
+_UNITS = {"": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40, "p": 2**50}
+_USER = re.compile(r"^(\d+)(?::(\d+))?$")
+NOBODY = "65534:65534"
+
+
+def parse_size(value: str | int) -> int:
+    """Turn a Docker size such as "1g" or "512m" (or a byte count) into bytes."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value < 0:
+            raise ValueError(f"size must not be negative: {value}")
+        return value
+    match = _SIZE.match(str(value))
+    if not match:
+        raise ValueError(f"not a size Docker understands: {value!r} (examples: 64m, 1g)")
+    number, unit = match.groups()
+    return int(float(number) * _UNITS[unit.lower()])
+
+
+def container_user(configured: str | None) -> str:
+    """Return the user a container runs as: the setting, the worker's ids, or nobody for root."""
+    if configured:
+        return configured
+    uid, gid = os.getuid(), os.getgid()
+    # Root inside a container is still root on the host's files it can see.
+    return NOBODY if uid == 0 else f"{uid}:{gid}"
+
+
+def parse_user(user: str) -> tuple[int, int]:
+    """Split a numeric "uid[:gid]" into ids (gid -1 keeps a file's group when chowning)."""
+    match = _USER.match(user)
+    if not match:
+        raise ValueError(f"container user must be numeric uid or uid:gid, got {user!r}")
+    uid, gid = match.groups()
+    return int(uid), int(gid) if gid is not None else -1
+
+
+def gpus_requested(gpus: str | int | None) -> bool:
+    """Tell whether a task's `gpus` run argument asks for at least one GPU."""
+    if gpus is None or isinstance(gpus, bool):
+        return bool(gpus)
+    text = str(gpus).strip().strip("'\"")
+    return text not in ("", "0")
+
+
+def gpu_request(gpus: str | int | None) -> dict[str, Any] | None:
+    """Translate MedPerf's `gpus` ("all", a count, "device=0,1") into a Docker device request."""
+    if not gpus_requested(gpus):
+        return None
+    text = str(gpus).strip().strip("'\"")
+    request: dict[str, Any] = {"driver": "", "capabilities": [["gpu"]]}
+    if text == "all":
+        request["count"] = -1
+    elif text.isdigit():
+        request["count"] = int(text)
+    elif text.startswith("device="):
+        ids = [part.strip() for part in text[len("device=") :].split(",") if part.strip()]
+        if not ids:
+            raise ValueError(f"no GPU devices named in gpus={gpus!r}")
+        request["device_ids"] = ids
+    else:
+        raise ValueError(f'gpus must be "all", a count or "device=0,1", got {gpus!r}')
+    return request
+
+
+def split_reference(ref: str) -> tuple[str, str | None, str | None]:
+    """Split an image reference into (repository, tag, digest)."""
+    digest = None
+    if "@" in ref:
+        ref, digest = ref.split("@", 1)
+    name, sep, tag = ref.rpartition(":")
+    # A colon followed by a slash belongs to a registry port ("host:5000/app"), not a tag.
+    if sep and "/" not in tag:
+        return name, tag, digest
+    return ref, None, digest
+
+
+def pick_digest(ref: str, repo_digests: Iterable[str], image_id: str) -> str:
+    """Return the repository digest matching the reference's repository, else the image id."""
+    repository = split_reference(ref)[0]
+    candidates = [entry for entry in repo_digests if "@" in entry]
+    for entry in candidates:
+        if split_reference(entry)[0] == repository:
+            return entry.split("@", 1)[1]
+    return candidates[0].split("@", 1)[1] if candidates else image_id
+
+
+_PULL_CAUSES = (
+    (
+        (
+            "no such host",
+            "dial tcp",
+            "connection refused",
+            "i/o timeout",
+            "network is unreachable",
+            "tls handshake timeout",
+            "timeout exceeded",
+        ),
+        "the registry could not be reached from this worker",
+    ),
+    (
+        ("unauthorized", "denied", "authentication required", "docker login"),
+        "the registry refused access: the image may be private or its name misspelled",
+    ),
+    (
+        ("manifest unknown", "not found", "does not exist"),
+        "the registry has no image by that name and tag",
+    ),
+)
+
+
+def explain_pull_failure(reason: str) -> str:
+    """Say in plain words why a pull failed, followed by the registry's own message."""
+    lowered = reason.lower()
+    for needles, plain in _PULL_CAUSES:
+        if any(needle in lowered for needle in needles):
+            return f"{plain} (the registry said: {reason})"
+    return f"the registry said: {reason}"
+
+
+class HostMount(Protocol):
+    """What prepare_mounts needs to know about a mount."""
+
+    host_path: Path
+    container_path: str
+    read_only: bool
+    is_file: bool
+
+
+def prepare_mounts(mounts: Iterable[HostMount], user: str) -> None:
+    """Check inputs exist; create outputs and hand them to the container's user.
+
+    A file output must exist as a file before the container starts, or Docker creates a
+    directory in its place.
+    """
+    uid, gid = parse_user(user)
+    for mount in mounts:
+        path = mount.host_path
+        kind = "file" if mount.is_file else "folder"
+        if mount.read_only:
+            if not (path.is_file() if mount.is_file else path.is_dir()):
+                raise FileNotFoundError(f"input {kind} for {mount.container_path} is missing")
+            continue
+        if mount.is_file:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if path.is_dir():
+                raise IsADirectoryError(f"output file for {mount.container_path} is a folder")
+            path.touch(exist_ok=True)
+        else:
+            path.mkdir(parents=True, exist_ok=True)
+        # Only root may give files away; otherwise they are already ours, as is the container.
+        if os.geteuid() == 0:
+            _chown_tree(path, uid, gid)
+
+
+def _chown_tree(path: Path, uid: int, gid: int) -> None:
+    """Chown a path and, for a folder, everything below it, never following symlinks."""
+    os.chown(path, uid, gid, follow_symlinks=False)
+    if path.is_symlink() or not path.is_dir():
+        return
+    for root, dirs, files in os.walk(path):
+        for name in dirs + files:
+            os.chown(os.path.join(root, name), uid, gid, follow_symlinks=False)

@@ -1,0 +1,125 @@
+"""Following a container's log: bytes cut into lines by a reader thread, handed over in order."""
+
+from __future__ import annotations
+
+import codecs
+import logging
+import queue
+import re
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+
+log = logging.getLogger(__name__)
+
+# A container printing megabytes without a newline must not grow one string forever.
+MAX_LINE_CHARS = 16_384
+# Bounded so a container that prints faster than lines are stored is slowed, not buffered.
+QUEUE_LINES = 10_000
+PUT_WAIT_SECONDS = 0.5
+
+
+class LineSplitter:
+    """Cut a byte stream into text lines at \\n, \\r or \\r\\n, decoding UTF-8 leniently."""
+
+    def __init__(self) -> None:
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._pending = ""
+        self._after_cr = False
+
+    def feed(self, chunk: bytes) -> list[str]:
+        """Take more bytes; return the lines they complete."""
+        text = self._decoder.decode(chunk)
+        if self._after_cr and text.startswith("\n"):
+            # The "\r" ending the last chunk and this "\n" are one line break.
+            text = text[1:]
+        if text:
+            self._after_cr = text.endswith("\r")
+        parts = re.split(r"\r\n|\r|\n", self._pending + text)
+        self._pending = parts.pop()
+        while len(self._pending) > MAX_LINE_CHARS:
+            parts.append(self._pending[:MAX_LINE_CHARS])
+            self._pending = self._pending[MAX_LINE_CHARS:]
+        return parts
+
+    def flush(self) -> list[str]:
+        """Return what is left once the stream has ended."""
+        rest = self._pending + self._decoder.decode(b"", final=True)
+        self._pending = ""
+        return [rest] if rest else []
+
+
+class LogPump:
+    """Read a log stream on a thread; deliver its lines to a callback on the caller's thread."""
+
+    def __init__(
+        self,
+        stream: Iterable[bytes],
+        keep_last: int = 40,
+        close: Callable[[], None] | None = None,
+    ) -> None:
+        self._stream = stream
+        self._close = close or (lambda: close_stream(stream))
+        self._lines: queue.Queue[str] = queue.Queue(maxsize=QUEUE_LINES)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._read, name="log-pump", daemon=True)
+        self.last_lines: deque[str] = deque(maxlen=keep_last)
+
+    def start(self) -> None:
+        """Start reading."""
+        self._thread.start()
+
+    @property
+    def finished(self) -> bool:
+        """True once the stream has ended and every line has been delivered."""
+        return not self._thread.is_alive() and self._lines.empty()
+
+    def deliver(self, on_line: Callable[[str], None], budget: float) -> None:
+        """Hand waiting lines to on_line for at most `budget` seconds (keeps cancel responsive)."""
+        until = time.monotonic() + budget
+        while True:
+            try:
+                line = self._lines.get(timeout=max(until - time.monotonic(), 0.01))
+            except queue.Empty:
+                return
+            self.last_lines.append(line)
+            on_line(line)
+            if time.monotonic() >= until:
+                return
+
+    def close(self) -> None:
+        """Stop reading; closing the stream also unblocks a reader waiting inside it."""
+        self._stop.set()
+        self._close()
+
+    def _read(self) -> None:
+        splitter = LineSplitter()
+        try:
+            for chunk in self._stream:
+                for line in splitter.feed(chunk):
+                    self._put(line)
+        except Exception as exc:  # closing the stream under us lands here too
+            if not self._stop.is_set():
+                self._put(f"[benchgate] the log stream stopped early: {exc}")
+        for line in splitter.flush():
+            self._put(line)
+
+    def _put(self, line: str) -> None:
+        while not self._stop.is_set():
+            try:
+                self._lines.put(line, timeout=PUT_WAIT_SECONDS)
+                return
+            except queue.Full:
+                continue
+
+
+def close_stream(stream: object) -> None:
+    """Close a response stream if it can be closed; closing twice is harmless."""
+    close = getattr(stream, "close", None)
+    if close is None:
+        return
+    try:
+        close()
+    except Exception:  # an already finished stream has nothing left to close
+        log.debug("stream already closed", exc_info=True)
