@@ -1,0 +1,1 @@
+"""Helpers for tests: private services and a loopback HTTP asset server."""
