@@ -156,7 +156,9 @@ class DockerRunner:
         The container is always removed afterwards, whatever happens here.
 
         Raises:
-            ImageUnavailable, DockerUnavailable, GpusUnavailable, TaskNotStarted.
+            ImageUnavailable, DockerUnavailable, GpusUnavailable, TaskNotStarted;
+            FileNotFoundError for a missing input and ValueError for a bad shm_size or
+            gpus (both before any container exists).
         """
         if gpus_requested(task.gpus) and not self.settings.gpus_enabled:
             # Running without them would fail later and more obscurely, or very slowly.

@@ -16,6 +16,7 @@ pytestmark = pytest.mark.docker
 
 SETTINGS = RunnerSettings(
     memory_bytes=256 * 2**20,
+    nano_cpus=1_500_000_000,
     pids_limit=64,
     shm_max_bytes=16 * 2**20,
     tmpfs_bytes=8 * 2**20,
@@ -114,6 +115,10 @@ def test_memory_pids_shm_and_tmpfs_limits_are_applied(probe):
     facts, _, _ = probe
     assert int(facts["memory_limit"]) == SETTINGS.memory_bytes
     assert int(facts["pids_max"]) == SETTINGS.pids_limit
+    quota, period = (int(n) for n in facts["cpu_quota"].split("/"))
+    assert quota / period == SETTINGS.nano_cpus / 1e9
+    if facts["memsw_limit"] != "unsupported":  # cgroup v1 with swap accounting
+        assert int(facts["memsw_limit"]) == SETTINGS.memory_bytes  # no swap on top
     assert int(facts["shm_kib"]) * 1024 == SETTINGS.shm_max_bytes  # 1g asked, capped
     assert int(facts["tmp_kib"]) * 1024 == SETTINGS.tmpfs_bytes
 

@@ -27,6 +27,11 @@ echo "tmp_kib=$(df -k /tmp | awk 'NR == 2 {print $2}')"
 # cgroup v1 first, then the unified v2 layout.
 mem=$(cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max)
 echo "memory_limit=$mem"
+memsw=$(cat /sys/fs/cgroup/memory/memory.memsw.limit_in_bytes 2>/dev/null || echo unsupported)
+echo "memsw_limit=$memsw"
+quota=$(cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us 2>/dev/null || cut -d' ' -f1 /sys/fs/cgroup/cpu.max)
+period=$(cat /sys/fs/cgroup/cpu/cpu.cfs_period_us 2>/dev/null || cut -d' ' -f2 /sys/fs/cgroup/cpu.max)
+echo "cpu_quota=$quota/$period"
 pids=$(cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids.max)
 echo "pids_max=$pids"
 echo "mounts=$(awk '{print $5}' /proc/self/mountinfo | tr '\n' ' ')"
