@@ -1,6 +1,6 @@
 """Views of the home page and the health probe."""
 
-from flask import render_template
+from flask import render_template, url_for
 from flask_login import current_user
 
 from app.extensions import csrf
@@ -22,7 +22,7 @@ def next_steps() -> list[dict]:
             "title": "Test them together",
             "text": "Run the compatibility test on your demo dataset and watch each step live.",
             "action": "Run a workflow test",
-            "url": None,
+            "url": url_for("runs.new"),
         },
         {
             "title": "Submit your benchmark",

@@ -1,0 +1,124 @@
+"""How runs read on the pages: durations, flattened result tables, log tails."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from app.runs import bp
+
+STEP_LABELS = {
+    "fetch": "Fetch",
+    "prepare": "Prepare",
+    "sanity_check": "Sanity check",
+    "statistics": "Statistics",
+    "infer": "Infer",
+    "evaluate": "Evaluate",
+}
+STEP_HELP = {
+    "fetch": "download the demo data and the containers' files, find the images",
+    "prepare": "the data preparator turns the raw demo data into prepared data",
+    "sanity_check": "the data preparator checks the prepared data",
+    "statistics": "the data preparator describes the prepared data",
+    "infer": "the model makes its predictions",
+    "evaluate": "the evaluator scores the predictions",
+}
+STATUS_WORDS = {
+    "queued": "Queued",
+    "running": "Running",
+    "passed": "Passed",
+    "failed": "Failed",
+    "canceled": "Canceled",
+    "error": "Platform error",
+    "pending": "Waiting",
+    "skipped": "Skipped",
+}
+KIND_WORDS = {
+    "workflow_test": "Workflow test",
+    "benchmark": "Benchmark test",
+    "join_request": "Join request test",
+}
+
+
+@bp.app_template_filter("duration")
+def format_duration(seconds: float | None) -> str:
+    """Say a duration the short way people read it: 4.2 s, 3 min 05 s, 1 h 02 min."""
+    if seconds is None:
+        return "—"
+    seconds = max(0.0, float(seconds))
+    if seconds < 10:
+        return f"{seconds:.1f} s"
+    whole = int(round(seconds))
+    if whole < 60:
+        return f"{whole} s"
+    minutes, secs = divmod(whole, 60)
+    if minutes < 60:
+        return f"{minutes} min {secs:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+@bp.app_template_filter("run_status")
+def status_words(value: Any) -> str:
+    """The word a page shows for a run or step status."""
+    raw = getattr(value, "value", value)
+    return STATUS_WORDS.get(str(raw), str(raw))
+
+
+@bp.app_template_filter("run_kind")
+def kind_words(value: Any) -> str:
+    """The words a page shows for a run's kind."""
+    raw = getattr(value, "value", value)
+    return KIND_WORDS.get(str(raw), str(raw))
+
+
+@bp.app_template_filter("step_label")
+def step_label(name: str) -> str:
+    """The readable name of a step."""
+    return STEP_LABELS.get(name, name)
+
+
+def format_value(value: Any) -> str:
+    """Write one result value as text; NaN and infinities as words rather than a crash."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "NaN"
+        if math.isinf(value):
+            return "Infinity" if value > 0 else "-Infinity"
+        return repr(value)
+    if isinstance(value, list | tuple):
+        if all(not isinstance(item, Mapping | list | tuple) for item in value):
+            return ", ".join(format_value(item) for item in value) or "[]"
+        return json.dumps(value, default=str)
+    return str(value)
+
+
+@bp.app_template_filter("flatten")
+def flatten(value: Any, prefix: str = "") -> list[tuple[str, str]]:
+    """Turn a nested mapping into (dotted key, text) rows, in the mapping's order."""
+    if not isinstance(value, Mapping):
+        return [(prefix or "value", format_value(value))]
+    if not value and prefix:
+        return [(prefix, "{}")]
+    rows: list[tuple[str, str]] = []
+    for key, item in value.items():
+        name = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(item, Mapping):
+            rows.extend(flatten(item, name))
+        else:
+            rows.append((name, format_value(item)))
+    return rows
+
+
+def last_lines(text: str | None, count: int) -> tuple[list[str], int]:
+    """Return the last `count` lines of text and how many lines it has in all."""
+    if not text:
+        return [], 0
+    lines = text.splitlines()
+    return lines[-count:], len(lines)

@@ -1,0 +1,117 @@
+"""Server-Sent Events from a run's Redis Stream, and the log rebuilt from that stream."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from flask import Flask
+from redis import ConnectionPool, Redis
+from redis.exceptions import RedisError
+
+from app.services.run_events import events_key, is_valid_event_id, read_events
+
+log = logging.getLogger(__name__)
+
+BATCH = 500  # events per XREAD: a chatty container sends whole batches, not single lines
+RETRY_MS = 2000  # how soon a browser reconnects after the connection drops
+RETRY_WHEN_DOWN_MS = 10_000  # Redis unreachable: do not hammer it
+DEFAULT_BLOCK_MS = 15_000
+
+StatusLookup = Callable[[], tuple[str, str] | None]
+
+
+def stream_client(app: Flask) -> Redis:
+    """A Redis client whose reads outlast a blocking XREAD (the app's own times out at 5 s)."""
+    client = app.extensions.get("redis_stream")
+    if client is None:
+        base = app.extensions["redis"].connection_pool
+        block_s = app.config.get("SSE_BLOCK_MS", DEFAULT_BLOCK_MS) / 1000
+        kwargs = {**base.connection_kwargs, "socket_timeout": block_s + 10}
+        client = Redis(
+            connection_pool=ConnectionPool(connection_class=base.connection_class, **kwargs)
+        )
+        app.extensions["redis_stream"] = client
+    return client
+
+
+def start_after(header: str | None, query: str | None) -> str:
+    """The stream id to resume after: Last-Event-ID (header, or ?last_id=), else the start."""
+    for candidate in (header, query):
+        if candidate and is_valid_event_id(candidate.strip()):
+            return candidate.strip()
+    return "0-0"
+
+
+def sse_event(kind: str, data: dict[str, Any], event_id: str | None = None) -> str:
+    """Format one event; JSON has no raw newlines, so `data` is always a single line."""
+    head = f"id: {event_id}\n" if event_id else ""
+    return f"{head}event: {kind}\ndata: {json.dumps(data, default=str)}\n\n"
+
+
+def run_events(
+    redis: Redis,
+    run_id: int,
+    *,
+    after: str,
+    finished: tuple[str, str] | None,
+    lookup_status: StatusLookup,
+    block_ms: int = DEFAULT_BLOCK_MS,
+) -> Iterator[str]:
+    """Yield the run's events as SSE text, from `after` until its `end` event.
+
+    Args:
+        finished: (status, summary) when the run had already ended at the start, else None.
+        lookup_status: reads the run's (status, summary) from the database when it has
+            ended, else None; called only when the stream stays quiet, so a run whose `end`
+            never reached Redis still ends the stream.
+    """
+    yield f": connected\nretry: {RETRY_MS}\n\n"
+    try:
+        while True:
+            # An ended run has nothing more coming: read what is there without waiting.
+            events = read_events(
+                redis, run_id, after, block_ms=None if finished else block_ms, count=BATCH
+            )
+            if events:
+                chunk = []
+                for event_id, kind, data in events:
+                    chunk.append(sse_event(kind, data, event_id))
+                    after = event_id
+                    if kind == "end":
+                        yield "".join(chunk)
+                        return
+                yield "".join(chunk)
+                continue
+            ended = finished or lookup_status()
+            if ended:
+                # No id: a client that reconnects still resumes after the last real event.
+                yield sse_event("end", {"status": ended[0], "summary": ended[1]})
+                return
+            yield ": keep-alive\n\n"
+    except RedisError as error:
+        log.info("run %s: live events interrupted: %s", run_id, error)
+        yield f": the live log is unavailable for now\nretry: {RETRY_WHEN_DOWN_MS}\n\n"
+
+
+def log_lines(redis: Redis, run_id: int, page: int = 2000) -> Iterator[str]:
+    """Yield the run's log so far as `[step] line` text, read from its stream page by page."""
+    after = "0-0"
+    while True:
+        events = read_events(redis, run_id, after, count=page)
+        if not events:
+            return
+        out = []
+        for event_id, kind, data in events:
+            after = event_id
+            if kind == "log":
+                out.append(f"[{data.get('step', 'run')}] {data.get('line', '')}\n")
+        if out:
+            yield "".join(out)
+
+
+def stream_exists(redis: Redis, run_id: int) -> bool:
+    """Tell whether the run still has an event stream in Redis."""
+    return bool(redis.exists(events_key(run_id)))

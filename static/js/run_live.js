@@ -1,0 +1,189 @@
+// The live run page: follows the run's Server-Sent Events, updates the steps and the
+// status, and appends log lines. Lines are buffered and written once per animation frame,
+// and only the newest MAX_LINES stay in the page, so a container printing a hundred
+// thousand lines does not freeze the browser.
+(function () {
+  "use strict";
+
+  var MAX_LINES = 2000;
+  var root = document.getElementById("run-live");
+  if (!root || !window.EventSource) { return; }
+
+  var box = document.getElementById("live-log");
+  var hiddenNote = document.getElementById("log-hidden");
+  var connectionNote = document.getElementById("log-connection");
+  var badge = document.getElementById("run-status-badge");
+  var statusText = document.getElementById("run-status-text");
+  var logUrl = root.getAttribute("data-log-url");
+
+  var WORDS = {
+    queued: "Queued", running: "Running", passed: "Passed", failed: "Failed",
+    canceled: "Canceled", error: "Platform error", pending: "Waiting", skipped: "Skipped"
+  };
+  var SENTENCES = {
+    queued: "Waiting for a worker.",
+    running: "Running.",
+    passed: "All six steps passed. Loading the results…",
+    failed: "The test failed. Loading the details…",
+    canceled: "The test was canceled.",
+    error: "Benchgate could not finish this test. Loading the details…"
+  };
+
+  var pending = [];       // [step, text] pairs not yet in the page
+  var scheduled = false;
+  var hiddenCount = 0;    // lines dropped from the page (still in the download)
+  var lastStep = null;
+  var lineCount = 0;      // log lines (not step headers) now in the page
+
+  function formatDuration(seconds) {
+    if (seconds < 10) { return seconds.toFixed(1) + " s"; }
+    var whole = Math.round(seconds);
+    if (whole < 60) { return whole + " s"; }
+    var minutes = Math.floor(whole / 60), secs = whole % 60;
+    if (minutes < 60) { return minutes + " min " + (secs < 10 ? "0" : "") + secs + " s"; }
+    var hours = Math.floor(minutes / 60), mins = minutes % 60;
+    return hours + " h " + (mins < 10 ? "0" : "") + mins + " min";
+  }
+
+  function stepItem(name) {
+    return document.querySelector('#run-steps [data-step="' + name + '"]');
+  }
+
+  function setStep(data) {
+    var item = stepItem(data.name);
+    if (!item) { return; }
+    item.className = "run-step step-" + data.status;
+    item.querySelector(".run-step-status").textContent = WORDS[data.status] || data.status;
+    item.setAttribute("data-started", data.started_at || "");
+    var time = item.querySelector(".run-step-time");
+    if (data.started_at && data.finished_at) {
+      var seconds = (Date.parse(data.finished_at) - Date.parse(data.started_at)) / 1000;
+      time.textContent = formatDuration(Math.max(0, seconds));
+    } else if (data.status !== "running") {
+      time.textContent = "";
+    }
+  }
+
+  function tickRunningSteps() {
+    var items = document.querySelectorAll("#run-steps .step-running");
+    for (var i = 0; i < items.length; i++) {
+      var started = Date.parse(items[i].getAttribute("data-started"));
+      if (!isNaN(started)) {
+        var seconds = Math.max(0, (Date.now() - started) / 1000);
+        items[i].querySelector(".run-step-time").textContent = formatDuration(seconds);
+      }
+    }
+  }
+
+  function setStatus(status, sentence) {
+    badge.className = "status status-" + status;
+    badge.textContent = WORDS[status] || status;
+    // Only status changes go to the polite live region, never log lines.
+    statusText.textContent = sentence || SENTENCES[status] || "";
+    var noWorker = document.getElementById("run-no-worker");
+    if (noWorker && status !== "queued") { noWorker.hidden = true; }
+  }
+
+  function atBottom() {
+    return box.scrollHeight - box.scrollTop - box.clientHeight < 24;
+  }
+
+  function flush() {
+    scheduled = false;
+    if (!pending.length) { return; }
+    var follow = atBottom();
+    var batch = pending;
+    pending = [];
+    if (batch.length > MAX_LINES) {
+      // Lines that would be removed at once are never created.
+      hiddenCount += batch.length - MAX_LINES;
+      batch = batch.slice(batch.length - MAX_LINES);
+    }
+    var empty = box.querySelector(".log-empty");
+    if (empty) { empty.remove(); }
+    var fragment = document.createDocumentFragment();
+    for (var i = 0; i < batch.length; i++) {
+      if (batch[i][0] !== lastStep) {
+        lastStep = batch[i][0];
+        var head = document.createElement("div");
+        head.className = "log-step";
+        head.textContent = lastStep.replace("_", " ");
+        fragment.appendChild(head);
+      }
+      var line = document.createElement("div");
+      line.className = "log-line";
+      line.textContent = batch[i][1];
+      fragment.appendChild(line);
+    }
+    box.appendChild(fragment);
+    lineCount += batch.length;
+    while (lineCount > MAX_LINES && box.firstElementChild) {
+      var first = box.firstElementChild;
+      if (first.className === "log-line") { lineCount -= 1; hiddenCount += 1; }
+      first.remove();
+    }
+    if (hiddenCount) {
+      hiddenNote.hidden = false;
+      hiddenNote.textContent = hiddenCount.toLocaleString() +
+        " older lines hidden to keep this page fast: ";
+      var link = document.createElement("a");
+      link.href = logUrl;
+      link.setAttribute("download", "");
+      link.textContent = "download the full log";
+      hiddenNote.appendChild(link);
+      hiddenNote.appendChild(document.createTextNode("."));
+    }
+    if (follow) { box.scrollTop = box.scrollHeight; }
+  }
+
+  function queueLine(step, text) {
+    pending.push([step, text]);
+    if (pending.length > MAX_LINES * 2) {
+      // A background tab gets no animation frames: keep memory bounded meanwhile.
+      hiddenCount += pending.length - MAX_LINES;
+      pending = pending.slice(pending.length - MAX_LINES);
+    }
+    if (!scheduled) {
+      scheduled = true;
+      window.requestAnimationFrame(flush);
+    }
+  }
+
+  function parse(event) {
+    try { return JSON.parse(event.data); } catch (e) { return null; }
+  }
+
+  var source = new EventSource(root.getAttribute("data-events-url"));
+
+  source.addEventListener("log", function (event) {
+    var data = parse(event);
+    if (data) { queueLine(data.step || "run", data.line || ""); }
+  });
+  source.addEventListener("step", function (event) {
+    var data = parse(event);
+    if (data) { setStep(data); }
+  });
+  source.addEventListener("status", function (event) {
+    var data = parse(event);
+    if (data && data.status) { setStatus(data.status); }
+  });
+  source.addEventListener("end", function (event) {
+    var data = parse(event) || {};
+    source.close();
+    flush();
+    setStatus(data.status || "error");
+    // The finished page holds the results, the stored log and the evidence.
+    window.setTimeout(function () { window.location.reload(); }, 1200);
+  });
+  source.addEventListener("open", function () {
+    connectionNote.hidden = true;
+  });
+  source.addEventListener("error", function () {
+    connectionNote.hidden = false;
+    connectionNote.textContent = source.readyState === EventSource.CLOSED
+      ? "Live updates stopped. Refresh the page to see where the test stands."
+      : "Connection lost; reconnecting…";
+  });
+
+  window.setInterval(tickRunningSteps, 1000);
+})();
