@@ -93,11 +93,12 @@ def queue_names(setting: str) -> list[str]:
 
 def register_blueprints(app: Flask) -> None:
     """Attach each area of the portal."""
-    from app import admin, auth, main, runs
+    from app import admin, auth, containers, main, runs
 
     app.register_blueprint(main.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(containers.bp)
     app.register_blueprint(runs.bp)
 
 

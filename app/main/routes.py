@@ -16,7 +16,7 @@ def next_steps() -> list[dict]:
             "text": "Paste the links to the configuration files of your data preparator, "
             "reference model and evaluator. Benchgate checks them at once.",
             "action": "Register a container",
-            "url": None,
+            "url": url_for("containers.register"),
         },
         {
             "title": "Test them together",

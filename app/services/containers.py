@@ -1,0 +1,304 @@
+"""Containers: registration from links, edits, one-way state changes and re-hosted links."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from app.extensions import db
+from app.models import Container, ContainerRole, ContainerState, User
+from app.services.audit import record_event
+from app.services.container_checks import (
+    CheckedFiles,
+    check_files,
+    fetch_same_file,
+    link_problem,
+    name_key,
+    sentence,
+)
+from app.services.fetching import probe_additional_files
+from workers.fetch import FetchError
+
+FORM = ""  # the key of errors that concern the whole form rather than one field
+
+# What an edit may change, with the words the audit trail uses for each.
+_EDITABLE = {
+    "name": "name",
+    "config_url": "configuration link",
+    "config_sha256": "configuration file",
+    "parameters_url": "parameters link",
+    "parameters_sha256": "parameters file",
+    "additional_files_url": "additional-files link",
+    "additional_files_sha256": "additional-files hash",
+    "image_digest": "image digest",
+}
+
+# The links that can be re-hosted, with how pages and messages name their file.
+REHOSTABLE = {
+    "config": "configuration file",
+    "parameters": "parameters file",
+    "additional_files": "additional files",
+}
+
+
+class ContainerError(Exception):
+    """A request about a container that cannot be granted; errors are keyed by form field."""
+
+    def __init__(self, errors: Mapping[str, list[str]] | str):
+        if isinstance(errors, str):
+            errors = {FORM: [errors]}
+        self.errors = {key: list(messages) for key, messages in errors.items() if messages}
+        super().__init__(" ".join(m for messages in self.errors.values() for m in messages))
+
+
+@dataclass(frozen=True)
+class ContainerLinks:
+    """What a member types to register or edit a container; empty optional fields are None."""
+
+    name: str
+    config_url: str
+    config_sha256: str | None = None
+    parameters_url: str | None = None
+    parameters_sha256: str | None = None
+    additional_files_url: str | None = None
+    additional_files_sha256: str | None = None
+    image_digest: str | None = None
+    operational: bool = False
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, object]) -> ContainerLinks:
+        """Build from form data, turning blank optional values into None."""
+        values = {}
+        for item in fields(cls):
+            value = data.get(item.name)
+            if isinstance(value, str):
+                value = value.strip() or None
+            values[item.name] = value
+        values["name"] = values["name"] or ""
+        values["config_url"] = values["config_url"] or ""
+        values["operational"] = bool(values["operational"])
+        return cls(**values)
+
+
+def is_owner(container: Container, user: User) -> bool:
+    """Tell whether user registered this container."""
+    return user.is_authenticated and container.owner_id == user.id
+
+
+def can_edit(container: Container, user: User) -> bool:
+    """Tell whether user may edit the container now: its owner, while in development."""
+    return is_owner(container, user) and container.is_valid and not container.is_operational
+
+
+def can_invalidate(container: Container, user: User) -> bool:
+    """Tell whether user may mark the container invalid: its owner or an administrator."""
+    return container.is_valid and (is_owner(container, user) or bool(user.is_admin))
+
+
+def register_container(owner: User, links: ContainerLinks) -> Container:
+    """Fetch and check the container's files, then record it; raise ContainerError if refused."""
+    files = _check_everything(links, current=None)
+    container = Container(owner_id=owner.id, state=ContainerState.DEVELOPMENT, is_valid=True)
+    _apply(container, links, files)
+    db.session.add(container)
+    record_event(owner, "register", container)
+    if links.operational:
+        container.state = ContainerState.OPERATIONAL
+        record_event(owner, "make_operational", container, "registered as operational")
+    _commit_or_refuse(links)
+    return container
+
+
+def update_container(container: Container, links: ContainerLinks, *, by: User) -> Container:
+    """Re-fetch and re-check the links of a container in development and save the changes."""
+    _require_owner(container, by)
+    _require_editable(container)
+    files = _check_everything(links, current=container)
+    before = {name: getattr(container, name) for name in _EDITABLE}
+    _apply(container, links, files)
+    changed = [
+        words for name, words in _EDITABLE.items() if getattr(container, name) != before[name]
+    ]
+    reason = "changed: " + ", ".join(changed) if changed else "checked again, nothing changed"
+    record_event(by, "edit", container, reason)
+    if links.operational:
+        container.state = ContainerState.OPERATIONAL
+        record_event(by, "make_operational", container)
+    _commit_or_refuse(links)
+    return container
+
+
+def make_operational(container: Container, *, by: User) -> None:
+    """Freeze a container in development for good; only its owner may."""
+    _require_owner(container, by)
+    if not container.is_valid:
+        raise ContainerError("An invalid container cannot become operational.")
+    if container.is_operational:
+        raise ContainerError("This container is already operational.")
+    container.state = ContainerState.OPERATIONAL
+    record_event(by, "make_operational", container)
+    db.session.commit()
+
+
+def invalidate_container(container: Container, *, by: User, reason: str | None = None) -> None:
+    """Mark a container invalid for good: its owner, or an administrator who says why."""
+    if not (is_owner(container, by) or by.is_admin):
+        raise ContainerError("Only the container's owner or an administrator can invalidate it.")
+    if not container.is_valid:
+        raise ContainerError("This container is already marked invalid.")
+    reason = (reason or "").strip() or None
+    if not is_owner(container, by) and reason is None:
+        raise ContainerError(
+            {"reason": ["Please tell the owner why you invalidate their container."]}
+        )
+    container.is_valid = False
+    record_event(by, "invalidate", container, reason)
+    db.session.commit()
+
+
+def rehost_link(container: Container, which: str, url: str, *, by: User) -> None:
+    """Point one of the container's links to a new place that serves the very same file.
+
+    The configuration and parameters files are downloaded and must hash to the recorded
+    value. The additional-files archive can be gigabytes, so it is only probed here; its
+    recorded hash is checked by the next test's download, which fails on any difference.
+    Without a recorded hash there is nothing to compare with, so re-hosting it is refused.
+    """
+    _require_owner(container, by)
+    if not container.is_valid:
+        raise ContainerError("An invalid container cannot be changed.")
+    if which not in REHOSTABLE:
+        raise ContainerError({"file": ["Choose which file moved."]})
+    url = url.strip()
+    problem = link_problem(url, archive=which == "additional_files")
+    if problem:
+        raise ContainerError({"url": [problem]})
+    old_url = getattr(container, f"{which}_url")
+    recorded = getattr(container, f"{which}_sha256")
+    what = REHOSTABLE[which]
+    if old_url is None:
+        raise ContainerError({"file": [f"This container has no {what} to re-host."]})
+    if url == old_url:
+        raise ContainerError({"url": [f"This is already the link of the {what}."]})
+    if which == "additional_files":
+        if recorded is None:
+            raise ContainerError(
+                {
+                    "url": [
+                        "The additional files have no recorded hash yet, so Benchgate could "
+                        "not tell whether the new link serves the same archive. Run a "
+                        "compatibility test first: it records the hash."
+                    ]
+                }
+            )
+        try:
+            probe_additional_files(url, current_app.config)
+        except FetchError as exc:
+            message = f"Benchgate could not reach this link: {sentence(str(exc))}"
+            raise ContainerError({"url": [message]}) from None
+    else:
+        problem = fetch_same_file(url, which, recorded, current_app.config)
+        if problem:
+            raise ContainerError({"url": [problem]})
+    setattr(container, f"{which}_url", url)
+    record_event(by, "rehost", container, f"{what}: {old_url} -> {url}")
+    db.session.commit()
+
+
+def _require_owner(container: Container, user: User) -> None:
+    if not is_owner(container, user):
+        raise ContainerError("Only the member who registered this container can change it.")
+
+
+def _require_editable(container: Container) -> None:
+    if not container.is_valid:
+        raise ContainerError("This container is marked invalid and can no longer be edited.")
+    if container.is_operational:
+        raise ContainerError(
+            "This container is operational, so it is frozen and cannot be edited. If a file "
+            "moved to another address, use “Re-host a link” instead."
+        )
+
+
+def _check_everything(links: ContainerLinks, *, current: Container | None) -> CheckedFiles:
+    """Check the name and every link, gathering all the problems before refusing."""
+    errors: dict[str, list[str]] = {}
+    name = links.name.strip()
+    if not name:
+        errors["name"] = ["Please give the container a name."]
+    elif len(name) > 128:
+        errors["name"] = ["Use at most 128 characters."]
+    else:
+        owner_of_name = _named(name, exclude=current)
+        if owner_of_name is not None:
+            errors["name"] = [
+                f"The name “{owner_of_name.name}” is taken (names ignore upper and lower "
+                "case). Choose another one, for example by adding a version."
+            ]
+    files = check_files(links, errors)
+    if files is not None and not errors:
+        twin = _exact_duplicate(files, exclude=current)
+        if twin is not None:
+            errors["config_url"] = [
+                f"This is exactly the container “{twin.name}” (same image, configuration, "
+                "parameters and additional files). Use that one, or change one of the files."
+            ]
+    if errors or files is None:
+        raise ContainerError(errors or {FORM: ["The container could not be checked."]})
+    return files
+
+
+def _named(name: str, *, exclude: Container | None) -> Container | None:
+    query = select(Container).where(Container.name_key == name_key(name))
+    if exclude is not None:
+        query = query.where(Container.id != exclude.id)
+    return db.session.scalar(query)
+
+
+def _exact_duplicate(files: CheckedFiles, *, exclude: Container | None) -> Container | None:
+    # Comparing with None renders as IS NULL, so absent files compare as equal too.
+    query = select(Container).where(
+        Container.image == files.image,
+        Container.config_sha256 == files.config_sha256,
+        Container.parameters_sha256 == files.parameters_sha256,
+        Container.additional_files_url == files.additional_files_url,
+        Container.additional_files_sha256 == files.additional_files_sha256,
+    )
+    if exclude is not None:
+        query = query.where(Container.id != exclude.id)
+    return db.session.scalar(query.limit(1))
+
+
+def _apply(container: Container, links: ContainerLinks, files: CheckedFiles) -> None:
+    container.name = links.name.strip()
+    container.name_key = name_key(links.name)
+    container.role = ContainerRole(files.role)
+    container.image = files.image
+    container.config_url = links.config_url
+    container.config_sha256 = files.config_sha256
+    container.config_text = files.config_text
+    container.parameters_url = links.parameters_url
+    container.parameters_sha256 = files.parameters_sha256
+    container.parameters = files.parameters
+    container.additional_files_url = files.additional_files_url
+    container.additional_files_sha256 = files.additional_files_sha256
+    if files.image_digest is None:
+        container.digest_given = False
+    elif files.image_digest != container.image_digest:
+        container.digest_given = True  # typed by the owner; one pinned by a test stays pinned
+    container.image_digest = files.image_digest
+
+
+def _commit_or_refuse(links: ContainerLinks) -> None:
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # Someone took the name between the check and the commit.
+        db.session.rollback()
+        raise ContainerError(
+            {"name": [f"The name “{links.name.strip()}” was just taken. Choose another one."]}
+        ) from None
