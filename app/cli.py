@@ -7,6 +7,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from app import queue_names
+from app.runs.cli import compat_test_command
 from app.services.accounts import create_admin, has_admin
 
 users = AppGroup("users", help="Manage accounts.")
@@ -73,3 +74,4 @@ def register(app: Flask) -> None:
     app.cli.add_command(users)
     app.cli.add_command(runs)
     app.cli.add_command(worker_command)
+    app.cli.add_command(compat_test_command)
