@@ -181,7 +181,9 @@ def fetch_additional_files(
         ) from None
 
 
-def resolve_image(slot: SlotSpec, config: ContainerConfig, runner: DockerRunner, say: Say) -> str:
+def resolve_image(
+    slot: SlotSpec, config: ContainerConfig, runner: DockerRunner, say: Say, digests: dict[str, str]
+) -> str:
     """Make the slot's image present (pull policy) and check its digest against the pinned one."""
     who = ROLE_LABELS[slot.slot]
     say(f"Resolving the {who}'s image {config.image}")
@@ -194,6 +196,7 @@ def resolve_image(slot: SlotSpec, config: ContainerConfig, runner: DockerRunner,
     except DockerUnavailable as error:
         raise PlatformError(f"Docker could not be reached: {error}", "docker_unreachable") from None
     say(f"The {who}'s image digest is {digest}")
+    digests[slot.slot] = digest  # evidence, even when the check below fails the run
     if slot.digest_enforced and slot.expected_digest and slot.expected_digest != digest:
         raise StepFailed(
             f"The {who}'s image {config.image} has changed: its digest is {digest}, but "
@@ -210,16 +213,18 @@ def fetch_all(
     runner: DockerRunner,
     cache: DownloadCache,
     say: Say,
+    hashes: dict[str, str],
+    digests: dict[str, str],
 ) -> FetchedInputs:
-    """Everything the fetch step does, in order; the first problem fails the step."""
-    hashes: dict[str, str] = {}
-    demo, demo_sha = fetch_demo(spec, ws, settings, cache, say)
-    hashes["demo"] = demo_sha
+    """Everything the fetch step does, in order; the first problem fails the step.
+
+    `hashes` and `digests` are filled as they become known, so a failure keeps them.
+    """
+    demo, hashes["demo"] = fetch_demo(spec, ws, settings, cache, say)
     configs: dict[str, ContainerConfig] = {}
-    digests: dict[str, str] = {}
     for name, slot in spec.slots.items():
         configs[name] = load_config(slot, settings, hashes, say)
         fetch_parameters(slot, configs[name], ws, settings, cache, hashes, say)
         fetch_additional_files(slot, ws, settings, cache, hashes, say)
-        digests[name] = resolve_image(slot, configs[name], runner, say)
+        digests[name] = resolve_image(slot, configs[name], runner, say, digests)
     return FetchedInputs(configs=configs, demo=demo, hashes=hashes, digests=digests)

@@ -50,8 +50,9 @@ def run_pipeline(
     tasks = _Tasks(spec, report, runner, ws, settings)
 
     with report.step("fetch"):
-        inputs = fetch_all(spec, ws, settings, runner, cache, report.line)
-        evidence_so_far.update(hashes=inputs.hashes, digests=inputs.digests)
+        hashes = evidence_so_far.setdefault("hashes", {})
+        digests = evidence_so_far.setdefault("digests", {})
+        inputs = fetch_all(spec, ws, settings, runner, cache, report.line, hashes, digests)
         tasks.inputs = inputs
         if inputs.demo.metadata_path is not None:
             copy_tree_into(inputs.demo.metadata_path, ws.metadata)

@@ -68,5 +68,8 @@ def run_worker(queue_names: list[str], *, burst: bool = False, name: str | None 
         job_monitoring_interval=10,
         maintenance_interval=HOUSEKEEPING_SECONDS,
     )
+    # Imported once here rather than in every forked work horse: saves each run the start-up.
+    import workers.pipeline  # noqa: F401
+
     db.engine.dispose()
     return worker.work(burst=burst, logging_level="INFO")

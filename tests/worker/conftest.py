@@ -6,6 +6,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from app import create_app
+from app.extensions import db
+from tests.conftest import TEST_DATABASE_URL
 from tests.docker.conftest import docker_client, test_images  # noqa: F401 - shared fixtures
 from tests.support.http_server import AssetServer
 from tests.worker.trio import serve_trio
@@ -34,3 +37,16 @@ def worker_config(config) -> dict:
         CONTAINER_PIDS_LIMIT=128,
     )
     return config
+
+
+@pytest.fixture
+def app(worker_config):
+    """The app on the worker-sized settings (overrides the suite's app fixture)."""
+    app = create_app(worker_config)
+    with app.app_context():
+        if not TEST_DATABASE_URL:
+            db.create_all()
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+    app.extensions["redis"].close()

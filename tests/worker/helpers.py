@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -46,12 +47,24 @@ def run_burst_worker(config: dict, timeout: float = 120) -> subprocess.Completed
 
 
 def start_worker(config: dict, log_path: Path) -> subprocess.Popen:
-    """Start a long-running `flask worker`; the caller stops it."""
-    log = open(log_path, "w")  # noqa: SIM115 - closed by the process ending
-    return subprocess.Popen(
-        flask_command("worker"),
-        cwd=PROJECT_ROOT,
-        env=worker_env(config),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    """Start a long-running `flask worker` in its own process group; the caller stops it."""
+    with open(log_path, "w") as log:
+        return subprocess.Popen(
+            flask_command("worker"),
+            cwd=PROJECT_ROOT,
+            env=worker_env(config),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def stop_worker(process: subprocess.Popen) -> None:
+    """Stop a worker started by start_worker, and its work horse, if still running."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()

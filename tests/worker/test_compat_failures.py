@@ -14,21 +14,9 @@ from workers.jobs import run_compatibility_test
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
 
-@pytest.fixture
-def app(worker_config):
-    """The app on the worker-sized settings, with a short time limit."""
-    from app import create_app
-    from tests.conftest import TEST_DATABASE_URL
-
-    worker_config["CONTAINER_TIMEOUT_SECONDS"] = 3.0
-    app = create_app(worker_config)
-    with app.app_context():
-        if not TEST_DATABASE_URL:
-            db.create_all()
-        yield app
-        db.session.remove()
-        db.engine.dispose()
-    app.extensions["redis"].close()
+@pytest.fixture(autouse=True)
+def _short_time_limit(app):
+    app.config["CONTAINER_TIMEOUT_SECONDS"] = 3.0
 
 
 def _run_with(member, assets, **overrides: bytes) -> Run:
@@ -71,10 +59,11 @@ def test_task_over_its_time_limit_is_stopped(app, member, assets, test_images):
 
 
 def test_task_over_its_memory_limit_is_reported_out_of_memory(app, member, assets, test_images):
+    app.config.update(CONTAINER_MEMORY_BYTES=64 * 2**20, CONTAINER_TIMEOUT_SECONDS=60.0)
     run = _run_with(member, assets, model=variants.model_config(variants.EATS_MEMORY))
     assert run.status == RunStatus.FAILED
     assert run.failure_cause == "out_of_memory"
-    assert "ran out of memory (limit 256 MiB)" in run.failure_summary
+    assert "ran out of memory (limit 64 MiB)" in run.failure_summary
 
 
 def test_evaluator_writing_no_results_fails_evaluate(app, member, assets, test_images):

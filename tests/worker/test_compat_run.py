@@ -21,22 +21,6 @@ def _trio_slots(trio: dict[str, str]) -> dict:
     }
 
 
-@pytest.fixture
-def app(worker_config):
-    """The app on the worker-sized settings (overrides the suite's app fixture)."""
-    from app import create_app
-    from tests.conftest import TEST_DATABASE_URL
-
-    app = create_app(worker_config)
-    with app.app_context():
-        if not TEST_DATABASE_URL:
-            db.create_all()
-        yield app
-        db.session.remove()
-        db.engine.dispose()
-    app.extensions["redis"].close()
-
-
 def _reload(run_id: int) -> Run:
     db.session.expire_all()
     return db.session.get(Run, run_id)
@@ -82,7 +66,9 @@ def test_passing_trio_through_a_real_worker_records_results_and_evidence(
     import docker
 
     client = docker.from_env()
-    leftovers = client.containers.list(all=True, filters={"label": f"benchgate.run={run.id}"})
+    leftovers = client.containers.list(
+        all=True, sparse=True, filters={"label": f"benchgate.run={run.id}"}
+    )
     client.close()
     assert leftovers == []
 
