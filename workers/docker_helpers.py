@@ -172,3 +172,16 @@ def _chown_tree(path: Path, uid: int, gid: int) -> None:
     for root, dirs, files in os.walk(path):
         for name in dirs + files:
             os.chown(os.path.join(root, name), uid, gid, follow_symlinks=False)
+
+
+def plain_reason(exc: BaseException) -> str:
+    """Find the plainest explanation in an exception chain (an OS error's text if any)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, OSError) and seen.strerror:
+            return seen.strerror.lower()
+        for arg in getattr(seen, "args", ()):
+            if isinstance(arg, OSError) and arg.strerror:
+                return arg.strerror.lower()
+        seen = seen.__cause__ or seen.__context__
+    return str(exc) or type(exc).__name__

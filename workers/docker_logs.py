@@ -123,3 +123,18 @@ def close_stream(stream: object) -> None:
         close()
     except Exception:  # an already finished stream has nothing left to close
         log.debug("stream already closed", exc_info=True)
+
+
+def close_attached(stream: object) -> None:
+    """Close an attach stream and its HTTP response, which holds the socket's descriptor."""
+    if stream is None:
+        return
+    close_stream(stream)
+    # The Docker SDK stream's close() shuts the socket but leaves its `_response` file object
+    # (and so the descriptor) open until garbage collection.
+    response = getattr(stream, "_response", None)
+    try:
+        if response is not None:
+            response.close()
+    except Exception:  # closing twice, or a connection already gone, changes nothing
+        log.debug("attach response already closed", exc_info=True)

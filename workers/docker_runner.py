@@ -25,9 +25,10 @@ from workers.docker_helpers import (
     gpus_requested,
     parse_size,
     pick_digest,
+    plain_reason,
     prepare_mounts,
 )
-from workers.docker_logs import LogPump, close_stream
+from workers.docker_logs import LogPump, close_attached
 from workers.docker_tasks import (
     DockerUnavailable,
     GpusUnavailable,
@@ -74,22 +75,9 @@ def _engine_errors() -> Iterator[None]:
         raise  # the engine answered; callers decide what its refusal means
     except (requests.exceptions.RequestException, docker.errors.DockerException) as exc:
         raise DockerUnavailable(
-            f"The Docker engine is not reachable ({_reason(exc)}); check that the Docker "
+            f"The Docker engine is not reachable ({plain_reason(exc)}); check that the Docker "
             "daemon is running and that DOCKER_HOST, if set, points to it."
         ) from exc
-
-
-def _reason(exc: BaseException) -> str:
-    """Find the plainest explanation in an exception chain (an OS error's text if any)."""
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, OSError) and seen.strerror:
-            return seen.strerror.lower()
-        for arg in getattr(seen, "args", ()):
-            if isinstance(arg, OSError) and arg.strerror:
-                return arg.strerror.lower()
-        seen = seen.__cause__ or seen.__context__
-    return str(exc) or type(exc).__name__
 
 
 class DockerRunner:
@@ -190,10 +178,10 @@ class DockerRunner:
                     raise TaskNotStarted(
                         f"The container could not start: {exc.explanation or exc}"
                     ) from exc
-            pump = LogPump(stream, LAST_LINES, close=lambda: _close_attached(stream))
+            pump = LogPump(stream, LAST_LINES, close=lambda: close_attached(stream))
             return self._follow(container, pump, started, on_line, should_cancel)
         finally:
-            _close_attached(stream)
+            close_attached(stream)
             if container is not None:
                 self._remove_quietly(container.id)
 
@@ -378,22 +366,7 @@ def _wait(container: Container, timeout: float, result: dict[str, Any]) -> None:
         result.update(container.wait(timeout=timeout))
     except (requests.exceptions.RequestException, docker.errors.DockerException) as exc:
         result["error"] = DockerUnavailable(
-            f"Lost contact with the Docker engine while the task ran: {_reason(exc)}."
+            f"Lost contact with the Docker engine while the task ran: {plain_reason(exc)}."
         )
     finally:
         result["at"] = time.monotonic()
-
-
-def _close_attached(stream: Any) -> None:
-    """Close an attach stream and its HTTP response, which holds the socket's descriptor."""
-    if stream is None:
-        return
-    close_stream(stream)
-    # The SDK's stream.close() shuts the socket but leaves the response's file object (and
-    # so the descriptor) open until garbage collection.
-    response = getattr(stream, "_response", None)
-    try:
-        if response is not None:
-            response.close()
-    except Exception:  # closing twice, or a connection already gone, changes nothing
-        log.debug("attach response already closed", exc_info=True)

@@ -169,7 +169,9 @@ def test_fork_bomb_is_held_by_the_pids_limit(test_images, make_runner, run_label
     runner = make_runner(pids_limit=32, timeout_seconds=20)
     lines = Recorder()
     outcome = runner.run_task(make_task(test_images["forkbomb"], run_labels), lines)
-    assert outcome.duration < 30
+    # The script's own shell hits the limit, reports it and ends the container.
+    assert not outcome.timed_out
+    assert outcome.exit_code != 0
     assert any("can't fork" in line for line in lines.lines), lines.lines[:5]
     # The host can still start processes.
     assert subprocess.run(["true"], check=False).returncode == 0

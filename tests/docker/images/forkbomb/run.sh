@@ -5,4 +5,8 @@ bomb() {
     bomb | bomb &
 }
 bomb
-wait
+# This shell also fills the pids left with sleepers: it soon cannot fork, says
+# "can't fork" and ends, which ends the container.
+while :; do
+    sleep 60 &
+done
