@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import ipaddress
+import os
 import shutil
 import socket
 import subprocess
@@ -220,8 +222,6 @@ def test_allowed_address_does_not_exempt_its_neighbours(tmp_path: Path) -> None:
 
 
 def test_policy_from_setting_reads_names_addresses_and_networks() -> None:
-    import ipaddress
-
     policy = FetchPolicy.from_setting(" a.example, 127.0.0.1 ,, 10.0.0.0/8 ", read_timeout=3.0)
     assert policy.allowed_hosts == ("a.example", "127.0.0.1", "10.0.0.0/8")
     assert policy.read_timeout == 3.0
@@ -241,8 +241,6 @@ def test_policy_refuses_a_malformed_network() -> None:
 
 @pytest.mark.parametrize("address", ["93.184.215.14", "2606:4700::1111", "::ffff:8.8.8.8"])
 def test_public_addresses_are_public(address: str) -> None:
-    import ipaddress
-
     assert is_public_address(ipaddress.ip_address(address))
 
 
@@ -260,9 +258,7 @@ def test_redirect_to_loopback_is_refused(server: AssetServer, tmp_path: Path) ->
     assert files_under(tmp_path) == []
 
 
-def test_redirect_to_metadata_address_is_refused(
-    server: AssetServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_redirect_to_metadata_address_is_refused(server: AssetServer, tmp_path: Path) -> None:
     url = server.add_redirect("/start", "http://169.254.169.254/latest/meta-data/")
     with pytest.raises(FetchError, match=NOT_ALLOWED):
         download(url, tmp_path / "f", max_bytes=MIB, policy=LOOPBACK)
@@ -614,8 +610,6 @@ def test_stale_partial_downloads_can_be_discarded(tmp_path: Path) -> None:
     stale.write_bytes(b"x")
     fresh.write_bytes(b"x")
     old = time.time() - 7200
-    import os
-
     os.utime(stale, (old, old))
     assert cache.discard_stale_parts(older_than=3600) == 1
     assert files_under(tmp_path) == [fresh]
