@@ -122,6 +122,8 @@ def test_non_http_scheme_is_refused_by_download(tmp_path: Path, connect_attempts
         "0.0.0.0",
         "[::ffff:127.0.0.1]",
         "2130706433",
+        "0x7f000001",
+        "127.1",
         "100.64.0.1",
         "224.0.0.1",
         "240.0.0.1",
@@ -371,7 +373,7 @@ def test_announced_size_over_the_cap_is_refused_before_reading(
     started = time.monotonic()
     with pytest.raises(FetchError, match="larger than the 1 MiB limit"):
         download(url, tmp_path / "f", max_bytes=MIB, policy=policy)
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < 4
     assert files_under(tmp_path) == []
 
 
@@ -476,10 +478,10 @@ def test_probe_checks_the_status_without_reading_the_body(server: AssetServer) -
     # The body stalls forever: a probe that read it would time out.
     asset = Asset(body=b"x" * MIB, stall_after_bytes=0)
     url = server.add("/weights.tar.gz", asset)
-    policy = FetchPolicy(allowed_hosts=("127.0.0.1",), read_timeout=2.0)
+    policy = FetchPolicy(allowed_hosts=("127.0.0.1",), read_timeout=5.0)
     started = time.monotonic()
     probe(url, policy=policy)
-    assert time.monotonic() - started < 1.5
+    assert time.monotonic() - started < 4
     assert server.hits("/weights.tar.gz") == 1
 
 
