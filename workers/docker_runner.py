@@ -157,7 +157,8 @@ class DockerRunner:
         user = container_user(self.settings.user)
         create_args = self._create_args(task, user)
         with _engine_errors():
-            # containers.run would pull a missing image by itself, ignoring the policy.
+            # The engine would pull a missing image by itself, ignoring the policy; an
+            # "always" pull already happened in resolve_image, so only a missing one is pulled.
             if self._local(task.image) is None:
                 self._pull(task.image)
         prepare_mounts(task.mounts, user)
