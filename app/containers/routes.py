@@ -67,9 +67,9 @@ def register():
         except ContainerError as error:
             _show_errors(form, error)
         else:
-            flash(
-                f"“{container.name}” is registered as a {container.role.label.lower()}.", "success"
-            )
+            role = container.role.label.lower()
+            article = "an" if role[0] in "aeiou" else "a"
+            flash(f"“{container.name}” is registered as {article} {role}.", "success")
             return redirect(url_for("containers.detail", container_id=container.id))
     return render_template("containers/register.html", form=form)
 

@@ -94,4 +94,7 @@ def parameters_yaml(container: Container) -> str | None:
         return None
     if not container.parameters:
         return "{}\n"
-    return yaml.safe_dump(container.parameters, sort_keys=False, allow_unicode=True)
+    # Short lists stay on one line ([28, 28, 1]), as people usually write them.
+    return yaml.safe_dump(
+        container.parameters, sort_keys=False, allow_unicode=True, default_flow_style=None
+    )

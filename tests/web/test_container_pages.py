@@ -129,12 +129,21 @@ def test_detail_shows_hashes_mounts_table_and_raw_yaml(registered, member_client
     assert '<th scope="col">Path inside the container</th>' in mounts
     assert "python3 /project/main.py --task prepare" in body
     assert "# A data preparator in MedPerf's container format" in body
-    assert "labels_list:\n- atelectasis" in body
+    assert "image_output_size: [28, 28, 1]\n" in body
     assert "Edit" not in body.split("<h2>Summary</h2>")[0]  # no actions for another member
 
 
 def test_unknown_container_gives_404(member_client):
     assert member_client.get("/containers/999").status_code == 404
+
+
+def test_the_owner_sees_the_actions_of_a_container_in_development(member_client, registered):
+    body = page_text(member_client.get(f"/containers/{registered.id}"))
+    actions = body.split('aria-label="Actions"', 1)[1].split("</section>", 1)[0]
+    assert f'href="/containers/{registered.id}/edit"' in actions
+    assert f'href="/containers/{registered.id}/operational"' in actions
+    assert f'href="/containers/{registered.id}/invalidate"' in actions
+    assert "rehost" not in actions  # development containers are simply edited
 
 
 # Edit

@@ -61,9 +61,11 @@ def test_the_role_follows_from_the_tasks(member_client, assets, config_file, rol
         "config_url": assets.add_bytes("/c.yaml", example(config_file)),
         "parameters_url": assets.add_bytes("/p.yaml", b"threshold: 0.5\n"),
     }
-    assert register(member_client, links).status_code == 302
+    response = register(member_client, links, follow_redirects=True)
     container = db.session.scalar(select(Container))
     assert container.role == role
+    article = "an" if role == ContainerRole.EVALUATOR else "a"
+    assert f"is registered as {article} {role.label.lower()}." in page_text(response)
     assert container.parameters == {"threshold": 0.5}
 
 
