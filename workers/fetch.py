@@ -3,253 +3,34 @@
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import os
-import socket
-import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import Path
-from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
-from requests.adapters import HTTPAdapter
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
-from urllib3.exceptions import ConnectTimeoutError, NewConnectionError, ReadTimeoutError
+from urllib3.exceptions import ReadTimeoutError
+
+from workers.fetch_guard import (  # noqa: F401 - re-exported: callers import them from here
+    FetchError,
+    FetchPolicy,
+    HashMismatch,
+    IPAddress,
+    IPNetwork,
+    Resolver,
+    _session,
+    checked_addresses,
+    is_public_address,
+    system_resolver,
+)
 
 CHUNK_SIZE = 1024 * 1024
 _SHA256_HEX_DIGITS = frozenset("0123456789abcdef")
-
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
-Resolver = Callable[[str, int], list[str]]
-
-# IPv6 ranges that carry an IPv4 address in their last 32 bits; the embedded address decides.
-_IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
-_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
-
-
-class FetchError(Exception):
-    """A download failed for a reason the person who gave the link can act on."""
-
-
-def system_resolver(host: str, port: int) -> list[str]:
-    """Resolve host with the operating system's resolver into IP address strings."""
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as exc:
-        raise FetchError(f"the server name {host} could not be found") from exc
-    return list(dict.fromkeys(str(info[4][0]) for info in infos))
-
-
-@dataclass(frozen=True)
-class FetchPolicy:
-    """Which private hosts are allowed, and the timeouts and redirect limit of every download."""
-
-    allowed_hosts: tuple[str, ...] = ()
-    connect_timeout: float = 10.0
-    read_timeout: float = 30.0
-    max_redirects: int = 5
-    resolver: Resolver = field(default=system_resolver, repr=False, compare=False)
-    ca_bundle: str | None = None
-    _names: frozenset[str] = field(init=False, repr=False, compare=False)
-    _networks: tuple[IPNetwork, ...] = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        names, networks = _parse_allowed_hosts(self.allowed_hosts)
-        # A frozen dataclass still needs its derived fields filled in once.
-        object.__setattr__(self, "_names", names)
-        object.__setattr__(self, "_networks", networks)
-
-    @classmethod
-    def from_setting(cls, value: str, **kw: Any) -> FetchPolicy:
-        """Build a policy from a comma-separated setting such as "a.example, 10.0.0.0/8"."""
-        entries = tuple(part.strip() for part in value.split(",") if part.strip())
-        return cls(allowed_hosts=entries, **kw)
-
-    def exempts(self, host: str, address: IPAddress) -> bool:
-        """Tell whether host, connecting to address, is on the operator's allow list."""
-        if _normalise_name(host) in self._names:
-            return True
-        candidates = [address]
-        embedded = _embedded_ipv4(address)
-        if embedded is not None:
-            candidates.append(embedded)
-        return any(
-            ip.version == net.version and ip in net for ip in candidates for net in self._networks
-        )
-
-
-def _normalise_name(host: str) -> str:
-    return host.strip("[]").rstrip(".").lower()
-
-
-def _parse_allowed_hosts(entries: tuple[str, ...]) -> tuple[frozenset[str], tuple[IPNetwork, ...]]:
-    names: set[str] = set()
-    networks: list[IPNetwork] = []
-    for entry in entries:
-        text = entry.strip().strip("[]")
-        try:
-            networks.append(ipaddress.ip_network(text, strict=False))
-        except ValueError:
-            if "/" in text:
-                raise ValueError(f"not a valid network in the allowed hosts: {entry!r}") from None
-            names.add(_normalise_name(text))
-    return frozenset(names), tuple(networks)
-
-
-def _embedded_ipv4(address: IPAddress) -> ipaddress.IPv4Address | None:
-    if not isinstance(address, ipaddress.IPv6Address):
-        return None
-    if address.ipv4_mapped is not None:
-        return address.ipv4_mapped
-    if address.sixtofour is not None:
-        return address.sixtofour
-    # "::" and "::1" live in ::/96 too but are IPv6's own unspecified and loopback addresses.
-    if address in _NAT64 or (address in _IPV4_COMPATIBLE and int(address) > 1):
-        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
-    return None
-
-
-def is_public_address(address: IPAddress) -> bool:
-    """Tell whether address is a public unicast address (not private, local or reserved)."""
-    embedded = _embedded_ipv4(address)
-    if embedded is not None:
-        return is_public_address(embedded)
-    special = (
-        address.is_private
-        or address.is_loopback
-        or address.is_link_local
-        or address.is_multicast
-        or address.is_reserved
-        or address.is_unspecified
-    )
-    return address.is_global and not special
-
-
-def checked_addresses(host: str, port: int, policy: FetchPolicy) -> list[IPAddress]:
-    """Resolve host once and return its addresses, refusing the host if any is not allowed."""
-    name = host.strip("[]")
-    try:
-        resolved = [name] if _is_ip_literal(name) else policy.resolver(name, port)
-    except OSError as exc:
-        raise FetchError(f"the server name {_normalise_name(name)} could not be found") from exc
-    if not resolved:
-        raise FetchError(f"the server name {_normalise_name(name)} could not be found")
-    addresses = [ipaddress.ip_address(item) for item in resolved]
-    for address in addresses:
-        if not is_public_address(address) and not policy.exempts(name, address):
-            raise FetchError(_refusal_message(_normalise_name(name), address))
-    return addresses
-
-
-def _is_ip_literal(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True
-
-
-def _refusal_message(host: str, address: IPAddress) -> str:
-    where = host if host == str(address) else f"{host} ({address})"
-    return (
-        f"this address is not allowed: {where} is a private, local or reserved network "
-        "address; links must point to a public server"
-    )
-
-
-class _PinnedConnection:
-    """Connection mix-in: resolve, check, then connect to the checked address itself.
-
-    The socket goes to the address that passed the check, so a second DNS answer cannot
-    swap it; the Host header and TLS SNI/verification still use the name from the link.
-    """
-
-    policy: FetchPolicy
-
-    def _new_conn(self) -> socket.socket:
-        conn: Any = self
-        addresses = checked_addresses(conn._dns_host, conn.port, self.policy)
-        last_error: OSError | None = None
-        for address in addresses:
-            try:
-                sock = _connect(address, conn.port, conn.timeout, conn.socket_options)
-            except TimeoutError as exc:
-                raise ConnectTimeoutError(conn, f"timed out connecting to {conn.host}") from exc
-            except OSError as exc:
-                last_error = exc
-                continue
-            sys.audit("http.client.connect", conn, conn.host, conn.port)
-            return sock
-        raise NewConnectionError(conn, f"could not connect to {conn.host}: {last_error}")
-
-
-def _connect(
-    address: IPAddress, port: int, timeout: object, options: list[tuple[int, int, Any]] | None
-) -> socket.socket:
-    family = socket.AF_INET6 if address.version == 6 else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    try:
-        for option in options or ():
-            sock.setsockopt(*option)
-        if isinstance(timeout, int | float):
-            sock.settimeout(timeout)
-        sock.connect((str(address), port))
-    except BaseException:
-        sock.close()
-        raise
-    return sock
-
-
-def _pool_classes(policy: FetchPolicy) -> dict[str, type[HTTPConnectionPool]]:
-    class PinnedHTTPConnection(_PinnedConnection, HTTPConnection):
-        pass
-
-    class PinnedHTTPSConnection(_PinnedConnection, HTTPSConnection):
-        pass
-
-    PinnedHTTPConnection.policy = policy
-    PinnedHTTPSConnection.policy = policy
-
-    class PinnedHTTPPool(HTTPConnectionPool):
-        ConnectionCls = PinnedHTTPConnection
-
-    class PinnedHTTPSPool(HTTPSConnectionPool):
-        ConnectionCls = PinnedHTTPSConnection
-
-    return {"http": PinnedHTTPPool, "https": PinnedHTTPSPool}
-
-
-class _PinnedAdapter(HTTPAdapter):
-    """Transport adapter whose connections all go through the address check of policy."""
-
-    def __init__(self, policy: FetchPolicy) -> None:
-        self.policy = policy
-        super().__init__(max_retries=0)
-
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = _pool_classes(self.policy)
-
-
-def _session(policy: FetchPolicy) -> requests.Session:
-    session = requests.Session()
-    # Environment proxies would connect somewhere other than the checked address.
-    session.trust_env = False
-    session.verify = policy.ca_bundle or True
-    adapter = _PinnedAdapter(policy)
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
-    # The hash is of the file's own bytes, so ask servers not to compress them on the way.
-    session.headers["Accept-Encoding"] = "identity"
-    return session
 
 
 def check_link(url: str) -> None:
@@ -385,7 +166,7 @@ def normalise_sha256(value: str | None) -> str | None:
 
 def _verify(expected: str | None, actual: str) -> None:
     if expected is not None and expected != actual:
-        raise FetchError(
+        raise HashMismatch(
             f"the file does not match its expected hash: expected {expected}, got {actual}"
         )
 

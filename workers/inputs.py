@@ -14,7 +14,7 @@ from workers.container_config import parse_parameters as parse_parameters_text
 from workers.demo_paths import DemoPaths, DemoPathsError, read_demo_paths
 from workers.docker_runner import DockerRunner, DockerUnavailable, ImageUnavailable
 from workers.errors import PlatformError, StepFailed
-from workers.fetch import DownloadCache, FetchError, fetch_bytes
+from workers.fetch import DownloadCache, FetchError, HashMismatch, fetch_bytes
 from workers.run_spec import PipelineSettings, RunSpec, SlotSpec
 from workers.steps import ROLE_LABELS, Workspace
 from workers.yamlsafe import YamlError
@@ -33,7 +33,7 @@ class FetchedInputs:
 
 
 def _download_failure(error: FetchError, what: str) -> StepFailed:
-    cause = "hash_mismatch" if "expected hash" in str(error) else "download"
+    cause = "hash_mismatch" if isinstance(error, HashMismatch) else "download"
     return StepFailed(f"Could not use the {what}: {error}", cause)
 
 
