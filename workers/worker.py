@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+from pathlib import Path
 
 from flask import current_app
 from rq import Queue, Worker
@@ -35,10 +36,17 @@ class BenchgateWorker(Worker):
             report = housekeeping()
             if any(report.values()):
                 log.info("housekeeping: %s", report)
+            self._discard_stale_downloads()
         except Exception:
             log.exception("housekeeping failed")
         finally:
             db.session.remove()
+
+    def _discard_stale_downloads(self) -> None:
+        """Remove partial downloads left in the cache by a work horse that was killed."""
+        from workers.fetch import DownloadCache
+
+        DownloadCache(Path(current_app.config["WORK_DIR"]) / "cache").discard_stale_parts()
 
     def handle_work_horse_killed(self, job, retpid, ret_val, rusage):
         super().handle_work_horse_killed(job, retpid, ret_val, rusage)
