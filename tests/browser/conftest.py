@@ -1,0 +1,101 @@
+"""Fixtures for browser tests: a live portal, Debian's chromium, screenshots as artifacts."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from app import create_app
+from app.extensions import db
+from tests.browser.live import LivePortal
+from tests.conftest import TEST_DATABASE_URL
+from tests.docker.conftest import docker_client, test_images  # noqa: F401 - shared fixtures
+from tests.support.http_server import AssetServer
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless chromium for the session (never downloaded: Debian's package)."""
+    if not shutil.which(CHROMIUM):
+        pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium package")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-background-networking", "--disable-gpu"],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def assets() -> Iterator[AssetServer]:
+    with AssetServer() as server:
+        yield server
+
+
+@pytest.fixture
+def portal(config, tmp_path) -> Iterator[LivePortal]:
+    """Benchgate served by gunicorn with a worker, on this test's database and Redis."""
+    config.update(
+        IMAGE_PULL_POLICY="never",
+        CONTAINER_MEMORY_BYTES=256 * 2**20,
+        CONTAINER_TIMEOUT_SECONDS=60.0,
+    )
+    app = create_app(config)
+    with app.app_context():
+        if not TEST_DATABASE_URL:
+            db.create_all()
+        db.engine.dispose()
+    app.extensions["redis"].close()
+    live = LivePortal(config, tmp_path).start()
+    yield live
+    live.stop()
+
+
+@pytest.fixture
+def page(browser, request):
+    """A fresh browser page; a screenshot of where it ended is kept when the test fails."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    if getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed:
+        shoot(page, f"FAILED-{request.node.name}")
+    context.close()
+
+
+@pytest.hookimpl(tryfirst=True, hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)
+
+
+def shoot(page, name: str) -> Path:
+    """Keep a full-page screenshot as a test artifact."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def serious_violations(page) -> list[str]:
+    """Run axe on the page; return its serious and critical violations, described."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    found = []
+    for violation in results.response["violations"]:
+        if violation.get("impact") in ("serious", "critical"):
+            targets = [node["target"] for node in violation["nodes"]][:3]
+            found.append(f"{violation['id']} ({violation['impact']}): {targets}")
+    return found
