@@ -263,6 +263,10 @@ def mark_running(run_id: int, worker_name: str) -> bool:
     run.started_at = utcnow()
     run.worker_name = worker_name[:200]
     db.session.commit()
+    try:
+        publish(redis_client(), run.id, "status", {"status": RunStatus.RUNNING.value})
+    except RedisError:
+        pass  # the page learns it from the first step event instead
     return True
 
 
