@@ -2,10 +2,59 @@
 
 from __future__ import annotations
 
-from app.models import Run
+from app.extensions import db
+from app.models import Benchmark, BenchmarkStatus, Run, RunKind, RunStatus
+from app.models.enums import BENCHMARK_TRANSITIONS, check_transition
+from app.services.audit import record_event
+from app.services.benchmarks import benchmark_url, is_current_run
+from app.services.notifications import notify
+
+# How the owner's notification words a run that did not pass.
+_ENDINGS = {
+    RunStatus.FAILED: "did not pass",
+    RunStatus.CANCELED: "was canceled",
+    RunStatus.ERROR: "stopped because of a problem on the platform's side",
+}
 
 
 def after_run_finished(run: Run) -> None:
     """Carry a run's outcome over to its benchmark; called inside finish_run's transaction."""
-    # Benchmark and join-request runs are wired here as those features land.
-    return None
+    if run.kind == RunKind.BENCHMARK and run.benchmark_id is not None:
+        _settle_benchmark_test(run)
+
+
+def _settle_benchmark_test(run: Run) -> None:
+    """Move the benchmark out of testing by its current test's outcome (no commit)."""
+    benchmark = db.session.get(Benchmark, run.benchmark_id)
+    # A superseded test (the owner edited meanwhile) says nothing about the benchmark.
+    if benchmark is None or benchmark.status != BenchmarkStatus.TESTING:
+        return
+    if not is_current_run(benchmark, run):
+        return
+    benchmark.run_id = run.id
+    url = benchmark_url(benchmark)
+    if run.status == RunStatus.PASSED:
+        check_transition(BENCHMARK_TRANSITIONS, benchmark.status, BenchmarkStatus.PENDING_APPROVAL)
+        benchmark.status = BenchmarkStatus.PENDING_APPROVAL
+        benchmark.results = run.results
+        benchmark.prepared_data_uid = run.prepared_data_uid
+        benchmark.demo_sha256 = (run.hashes or {}).get("demo") or benchmark.demo_sha256
+        record_event(None, "test_passed", benchmark)
+        notify(
+            benchmark.owner_id,
+            f"Your benchmark “{benchmark.name}” passed its compatibility test. It now waits "
+            "for an administrator's review; you will be told of the decision here.",
+            url,
+        )
+        return
+    check_transition(BENCHMARK_TRANSITIONS, benchmark.status, BenchmarkStatus.TEST_FAILED)
+    benchmark.status = BenchmarkStatus.TEST_FAILED
+    summary = run.failure_summary or f"the test {_ENDINGS.get(run.status, 'ended')}"
+    record_event(None, "test_failed", benchmark, summary)
+    notify(
+        benchmark.owner_id,
+        f"The compatibility test of your benchmark “{benchmark.name}” "
+        f"{_ENDINGS.get(run.status, 'ended')}: {summary.rstrip('.')}. Open it to see the "
+        "failing step, then edit the benchmark or test it again.",
+        url,
+    )

@@ -1,0 +1,147 @@
+"""Forms for submitting and editing a benchmark, and the catalogue's search."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    Form,
+    SearchField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+    URLField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import InputRequired, Length
+
+from app.containers.forms import link_validators, sha256_field, strip
+from app.models import Container, ContainerRole, User
+from app.services.benchmark_checks import usable_containers
+
+# The container fields, the role each takes, and how the form explains them.
+CONTAINER_FIELDS = {
+    "prep_id": ContainerRole.DATA_PREPARATOR,
+    "model_id": ContainerRole.MODEL,
+    "evaluator_id": ContainerRole.EVALUATOR,
+}
+
+
+def container_field(label: str, description: str) -> SelectField:
+    """A drop-down list of containers, filled per member by BenchmarkForm.for_member."""
+    return SelectField(
+        label,
+        choices=[],
+        validate_choice=False,  # the service says in plain words why a container cannot be used
+        validators=[InputRequired("Choose one of the containers in the list.")],
+        description=description,
+    )
+
+
+def container_choices(user: User, role: ContainerRole) -> list[SelectChoice]:
+    """The containers user may choose, grouped: their own first, then others' operational ones."""
+    containers = usable_containers(user, role)
+    own = [c for c in containers if c.owner_id == user.id]
+    shared = [c for c in containers if c.owner_id != user.id]
+    return (
+        [SelectChoice("", "Choose…")]
+        + [SelectChoice(str(c.id), _label(c, user), optgroup="Yours") for c in own]
+        + [
+            SelectChoice(str(c.id), _label(c, user), optgroup="Operational, shared by others")
+            for c in shared
+        ]
+    )
+
+
+def _label(container: Container, user: User) -> str:
+    if container.owner_id == user.id:
+        state = "operational" if container.is_operational else "in development"
+        return f"{container.name} ({state})"
+    return f"{container.name} (by {container.owner.display_name})"
+
+
+class BenchmarkForm(FlaskForm):
+    """A benchmark: what it is, its demo data and its three containers."""
+
+    name = StringField(
+        "Name",
+        filters=[strip],
+        validators=[
+            InputRequired("Please give the benchmark a name."),
+            Length(max=128, message="Use at most 128 characters."),
+        ],
+        description="How members find the benchmark. It must be unique; upper and lower case "
+        "count as the same. E.g. Chest X-ray pneumonia detection 2025.",
+    )
+    description = TextAreaField(
+        "Description",
+        filters=[strip],
+        validators=[
+            InputRequired("Please describe the benchmark in a few sentences."),
+            Length(max=5000, message="Keep it under 5000 characters."),
+        ],
+        description="What the benchmark measures, on which kind of data, and who should take "
+        "part. E.g. “Detects pneumonia on frontal chest X-rays; scored by AUC on each "
+        "hospital's own images.”",
+    )
+    docs_url = URLField(
+        "Documentation link",
+        filters=[strip],
+        validators=link_validators("benchmark-guide", required=False),
+        description="A page that explains the benchmark in more detail: the data it expects, "
+        "how to prepare it, how the score is computed. "
+        "E.g. https://github.com/ana/chest-benchmark#readme",
+    )
+    demo_url = URLField(
+        "Link to the demo data",
+        filters=[strip],
+        validators=link_validators("demo_data.tar.gz", required=True),
+        description="A small sample dataset, packed as one .tar.gz archive (see how just above). "
+        "Benchgate runs the three containers on it. "
+        "E.g. https://zenodo.org/records/123456/files/demo_data.tar.gz",
+    )
+    demo_sha256 = sha256_field("Expected SHA-256 of the demo data")
+    prep_id = container_field(
+        "Data preparator",
+        "Turns raw data into the prepared data the models read, checks it and describes it. "
+        "E.g. Chest X-ray preparation 1.0.",
+    )
+    model_id = container_field(
+        "Reference model",
+        "The model that shows the benchmark works; other models are compared with it. "
+        "E.g. Chest X-ray ResNet baseline.",
+    )
+    evaluator_id = container_field(
+        "Evaluator",
+        "Scores a model's predictions against the labels; its output is the benchmark's "
+        "results. E.g. Chest X-ray AUC metrics.",
+    )
+    make_operational = BooleanField(
+        "Make my containers operational when the benchmark is approved",
+        description="Operational containers are frozen: nobody can change their files any "
+        "more, so every hospital runs exactly what was tested and approved. Only your own "
+        "containers that are still in development are affected. Recommended.",
+        default=True,
+    )
+    submit = SubmitField("Submit and test")
+
+    @classmethod
+    def for_member(cls, user: User, **kwargs) -> BenchmarkForm:
+        """Build the form with the containers this member may choose."""
+        form = cls(**kwargs)
+        for key, role in CONTAINER_FIELDS.items():
+            form[key].choices = container_choices(user, role)
+        return form
+
+
+class EditBenchmarkForm(BenchmarkForm):
+    """The same fields, prefilled from the benchmark."""
+
+    submit = SubmitField("Save and test again")
+
+
+class CatalogueSearchForm(Form):
+    """The catalogue's search, sent with GET so a result page can be bookmarked."""
+
+    q = SearchField("Name contains", filters=[strip], validators=[Length(max=128)])

@@ -1,0 +1,143 @@
+"""Views of benchmarks: catalogue, the owner's list, submission, detail, edit and re-test."""
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from app.benchmarks import bp
+from app.benchmarks.forms import BenchmarkForm, CatalogueSearchForm, EditBenchmarkForm
+from app.extensions import db
+from app.models import Benchmark
+from app.models.enums import InvalidTransition
+from app.services.audit import events_for
+from app.services.benchmark_checks import FORM, BenchmarkError
+from app.services.benchmarks import (
+    BenchmarkFields,
+    can_edit,
+    can_retest,
+    can_view,
+    catalogue_query,
+    frozen_message,
+    is_owner,
+    owned_query,
+    resubmit,
+    submit_benchmark,
+    update_benchmark,
+)
+
+
+def _visible_or_404(benchmark_id: int) -> Benchmark:
+    """The benchmark, if the member may see it; otherwise 404, as if it did not exist."""
+    benchmark = db.get_or_404(Benchmark, benchmark_id)
+    if not can_view(benchmark, current_user):
+        abort(404)
+    return benchmark
+
+
+def _show_errors(form, error: BenchmarkError) -> None:
+    """Put a service's refusal next to the fields it names; the rest goes on top."""
+    for key, messages in error.errors.items():
+        field = form._fields.get(key) if key != FORM else None
+        if field is None:
+            form.form_errors.extend(messages)
+        else:
+            field.errors = [*field.errors, *messages]
+
+
+def _paginate(query):
+    return db.paginate(query, per_page=current_app.config["PAGE_SIZE"], error_out=False)
+
+
+@bp.route("/")
+@login_required
+def index():
+    search = CatalogueSearchForm(request.args)
+    page = _paginate(catalogue_query(search.q.data))
+    args = {"q": search.q.data} if search.q.data else {}
+    return render_template("benchmarks/index.html", page=page, search=search, args=args)
+
+
+@bp.route("/mine")
+@login_required
+def mine():
+    return render_template("benchmarks/mine.html", page=_paginate(owned_query(current_user)))
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def new():
+    form = BenchmarkForm.for_member(current_user)
+    if form.validate_on_submit():
+        try:
+            benchmark = submit_benchmark(current_user, BenchmarkFields.from_mapping(form.data))
+        except BenchmarkError as error:
+            _show_errors(form, error)
+        else:
+            flash(
+                f"“{benchmark.name}” is saved and its compatibility test has started. Follow it "
+                "below; when it passes, the benchmark goes to an administrator for review.",
+                "success",
+            )
+            return redirect(url_for("runs.detail", run_id=benchmark.run_id))
+    return render_template("benchmarks/new.html", form=form)
+
+
+@bp.route("/<int:benchmark_id>")
+@login_required
+def detail(benchmark_id: int):
+    benchmark = _visible_or_404(benchmark_id)
+    return render_template(
+        "benchmarks/detail.html",
+        benchmark=benchmark,
+        events=events_for(benchmark),
+        owner=is_owner(benchmark, current_user),
+        can_edit=can_edit(benchmark, current_user),
+        can_retest=can_retest(benchmark, current_user),
+    )
+
+
+@bp.route("/<int:benchmark_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(benchmark_id: int):
+    benchmark = _visible_or_404(benchmark_id)
+    if not is_owner(benchmark, current_user):
+        abort(403)
+    if not can_edit(benchmark, current_user):
+        flash(frozen_message(benchmark), "error")
+        return redirect(url_for("benchmarks.detail", benchmark_id=benchmark.id))
+    form = EditBenchmarkForm.for_member(current_user, obj=benchmark)
+    tested_run_id = benchmark.run_id
+    if form.validate_on_submit():
+        try:
+            update_benchmark(benchmark, BenchmarkFields.from_mapping(form.data), by=current_user)
+        except BenchmarkError as error:
+            _show_errors(form, error)
+        except InvalidTransition:
+            flash(frozen_message(benchmark), "error")
+            return redirect(url_for("benchmarks.detail", benchmark_id=benchmark.id))
+        else:
+            return _after_save(benchmark, retested=benchmark.run_id != tested_run_id)
+    return render_template("benchmarks/edit.html", form=form, benchmark=benchmark)
+
+
+def _after_save(benchmark: Benchmark, *, retested: bool):
+    """Follow the new test when the edit started one; otherwise back to the benchmark."""
+    if retested:
+        flash(f"“{benchmark.name}” is saved and tested again. Follow the test below.", "success")
+        return redirect(url_for("runs.detail", run_id=benchmark.run_id))
+    flash(f"“{benchmark.name}” is saved.", "success")
+    return redirect(url_for("benchmarks.detail", benchmark_id=benchmark.id))
+
+
+@bp.route("/<int:benchmark_id>/retest", methods=["POST"])
+@login_required
+def retest(benchmark_id: int):
+    benchmark = _visible_or_404(benchmark_id)
+    if not is_owner(benchmark, current_user):
+        abort(403)
+    try:
+        resubmit(benchmark, by=current_user)
+    except (BenchmarkError, InvalidTransition):
+        flash("This benchmark cannot be sent to a new test in its present state.", "error")
+        return redirect(url_for("benchmarks.detail", benchmark_id=benchmark.id))
+    flash(f"“{benchmark.name}” is being tested again. Follow the test below.", "success")
+    return redirect(url_for("runs.detail", run_id=benchmark.run_id))

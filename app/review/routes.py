@@ -1,0 +1,76 @@
+"""Views of the review queue and of one benchmark's review, with the decision form."""
+
+from flask import current_app, flash, redirect, render_template, url_for
+from flask_login import current_user
+
+from app.auth.access import admin_required
+from app.benchmarks.display import status_words
+from app.extensions import db
+from app.models import Benchmark
+from app.models.enums import InvalidTransition
+from app.review import bp
+from app.review.evidence import slot_inputs
+from app.review.forms import DecisionForm
+from app.services.audit import events_for
+from app.services.benchmark_checks import BenchmarkError
+from app.services.benchmarks import review_queue_query
+from app.services.reviews import (
+    approve_benchmark,
+    reject_benchmark,
+    request_changes,
+    revoke_approval,
+)
+
+DECIDE = {
+    "approve": approve_benchmark,
+    "request_changes": request_changes,
+    "reject": reject_benchmark,
+    "revoke": revoke_approval,
+}
+DONE = {
+    "approve": "is approved",
+    "request_changes": "goes back to its owner for changes",
+    "reject": "is rejected",
+    "revoke": "is no longer approved: it is rejected",
+}
+
+
+@bp.route("/")
+@admin_required
+def queue():
+    page = db.paginate(
+        review_queue_query(), per_page=current_app.config["PAGE_SIZE"], error_out=False
+    )
+    return render_template("review/queue.html", page=page)
+
+
+@bp.route("/<int:benchmark_id>", methods=["GET", "POST"])
+@admin_required
+def review(benchmark_id: int):
+    benchmark = db.get_or_404(Benchmark, benchmark_id)
+    form = DecisionForm()
+    if form.validate_on_submit():
+        decision = form.decision.data
+        try:
+            DECIDE[decision](benchmark, by=current_user, reason=form.reason.data)
+        except BenchmarkError as error:
+            form.reason.errors = [*form.reason.errors, *error.errors.get("reason", [])]
+        except InvalidTransition:
+            flash(
+                "This decision is not possible while the benchmark's status is "
+                f"“{status_words(benchmark.status)}”. Nothing was changed.",
+                "error",
+            )
+            return redirect(url_for("review.review", benchmark_id=benchmark.id))
+        else:
+            flash(f"“{benchmark.name}” {DONE[decision]}. The owner is notified.", "success")
+            return redirect(url_for("review.queue"))
+    run = benchmark.run
+    return render_template(
+        "review/review.html",
+        benchmark=benchmark,
+        run=run,
+        inputs=slot_inputs(run) if run is not None else [],
+        events=events_for(benchmark),
+        form=form,
+    )

@@ -1,0 +1,124 @@
+"""Checks of a benchmark's fields before anything is recorded or queued."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Protocol
+
+from flask import current_app
+from sqlalchemy import or_, select
+
+from app.extensions import db
+from app.models import Benchmark, Container, ContainerRole, ContainerState, User
+from app.services.fetching import fetch_policy
+from workers.fetch import FetchError, probe
+
+FORM = ""  # the key of errors that concern the whole form rather than one field
+
+# The form field of each container, the role it must have, its run slot and its words.
+SLOT_FIELDS = {
+    "prep_id": (ContainerRole.DATA_PREPARATOR, "data_preparator", "data preparator"),
+    "model_id": (ContainerRole.MODEL, "model", "reference model"),
+    "evaluator_id": (ContainerRole.EVALUATOR, "evaluator", "evaluator"),
+}
+
+
+class BenchmarkError(Exception):
+    """A request about a benchmark that cannot be granted; errors are keyed by form field."""
+
+    def __init__(self, errors: Mapping[str, list[str]] | str):
+        if isinstance(errors, str):
+            errors = {FORM: [errors]}
+        self.errors = {key: list(messages) for key, messages in errors.items() if messages}
+        super().__init__(" ".join(m for messages in self.errors.values() for m in messages))
+
+
+class CheckedFields(Protocol):
+    """The fields of a submission or an edit that are checked here."""
+
+    name: str
+    demo_url: str
+    prep_id: int | None
+    model_id: int | None
+    evaluator_id: int | None
+
+
+def usable_containers(user: User, role: ContainerRole) -> list[Container]:
+    """The valid containers of a role user may put in a benchmark: own ones, operational others."""
+    query = select(Container).where(
+        Container.role == role,
+        Container.is_valid.is_(True),
+        or_(Container.owner_id == user.id, Container.state == ContainerState.OPERATIONAL),
+    )
+    return list(db.session.scalars(query.order_by(Container.name_key, Container.id)))
+
+
+def check_fields(data: CheckedFields, user: User, *, current: Benchmark | None) -> None:
+    """Check the name, the three containers and the demo link; raise every problem at once."""
+    errors: dict[str, list[str]] = {}
+    problem = _name_problem(data.name, current)
+    if problem:
+        errors["name"] = [problem]
+    for key, (role, _slot, words) in SLOT_FIELDS.items():
+        problem = container_problem(getattr(data, key), role, words, user)
+        if problem:
+            errors[key] = [problem]
+    if not data.demo_url:
+        errors["demo_url"] = ["Please paste the link to the demo data."]
+    elif current is None or data.demo_url != current.demo_url:
+        problem = _demo_link_problem(data.demo_url)
+        if problem:
+            errors["demo_url"] = [problem]
+    if errors:
+        raise BenchmarkError(errors)
+
+
+def _name_problem(name: str, current: Benchmark | None) -> str | None:
+    name = name.strip()
+    if not name:
+        return "Please give the benchmark a name."
+    if len(name) > 128:
+        return "Use at most 128 characters."
+    query = select(Benchmark).where(Benchmark.name_key == name.lower())
+    if current is not None:
+        query = query.where(Benchmark.id != current.id)
+    taken = db.session.scalar(query)
+    if taken is not None:
+        return (
+            f"The name “{taken.name}” is taken (names ignore upper and lower case). "
+            "Choose another one, for example by adding a year or a version."
+        )
+    return None
+
+
+def container_problem(
+    container_id: int | None, role: ContainerRole, words: str, user: User
+) -> str | None:
+    """Say why this container cannot fill this place of user's benchmark, or return None."""
+    container = db.session.get(Container, container_id) if container_id is not None else None
+    if container is None:
+        return f"Choose the {words}."
+    if container.role != role:
+        return (
+            f"“{container.name}” is a {container.role.label.lower()}, not a "
+            f"{role.label.lower()}. Choose a container registered as a {role.label.lower()}."
+        )
+    if not container.is_valid:
+        return f"“{container.name}” was marked invalid and cannot be used any more."
+    if container.owner_id != user.id and not container.is_operational:
+        return (
+            f"“{container.name}” belongs to another member and is still in development, so it "
+            "may change. Only other members' operational (frozen) containers can be used."
+        )
+    return None
+
+
+def _demo_link_problem(url: str) -> str | None:
+    """Check that the demo link answers, without downloading the archive."""
+    config = current_app.config
+    try:
+        probe(url, policy=fetch_policy(config), max_bytes=int(config["MAX_DEMO_BYTES"]))
+    except FetchError as error:
+        text = str(error).strip().rstrip(".")
+        return f"Benchgate could not use this link: {text[:1].lower()}{text[1:]}."
+    return None

@@ -1,0 +1,316 @@
+"""Benchmarks: submission, edits and re-tests by the owner, and who may see or change them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import NoReturn
+
+from flask import current_app, has_request_context, url_for
+from sqlalchemy import Select, func, select
+from sqlalchemy.exc import IntegrityError
+
+from app.extensions import db
+from app.models import (
+    Benchmark,
+    BenchmarkStatus,
+    Container,
+    Run,
+    RunKind,
+    User,
+    utcnow,
+)
+from app.models.enums import BENCHMARK_TRANSITIONS, EDITABLE_BENCHMARK_STATUSES, check_transition
+from app.services.audit import record_event
+from app.services.benchmark_checks import FORM, SLOT_FIELDS, BenchmarkError, check_fields
+from app.services.runs import RunRequestError, cancel_run, create_run, slot_from_container
+
+# What an edit may change, with the words the audit trail uses for each.
+_EDITABLE = {
+    "name": "name",
+    "description": "description",
+    "docs_url": "documentation link",
+    "demo_url": "demo-data link",
+    "demo_sha256": "demo-data hash",
+    "prep_id": "data preparator",
+    "model_id": "reference model",
+    "evaluator_id": "evaluator",
+    "make_operational": "operational choice",
+}
+# Changing one of these makes the last test say nothing about the benchmark any more.
+_TESTED = ("demo_url", "demo_sha256", "prep_id", "model_id", "evaluator_id")
+
+
+@dataclass(frozen=True)
+class BenchmarkFields:
+    """What the owner types to submit or edit a benchmark; empty optional fields are None."""
+
+    name: str
+    description: str = ""
+    docs_url: str | None = None
+    demo_url: str = ""
+    demo_sha256: str | None = None
+    prep_id: int | None = None
+    model_id: int | None = None
+    evaluator_id: int | None = None
+    make_operational: bool = False
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, object]) -> BenchmarkFields:
+        """Build from form data: strip text, blank optional values to None, ids to int."""
+        values: dict[str, object] = {}
+        for item in fields(cls):
+            value = data.get(item.name)
+            if isinstance(value, str):
+                value = value.strip() or None
+            values[item.name] = value
+        for key in SLOT_FIELDS:
+            try:
+                values[key] = int(values[key]) if values[key] is not None else None
+            except (TypeError, ValueError):
+                values[key] = None
+        values["name"] = values["name"] or ""
+        values["description"] = values["description"] or ""
+        values["demo_url"] = values["demo_url"] or ""
+        values["demo_sha256"] = values["demo_sha256"].lower() if values["demo_sha256"] else None
+        values["make_operational"] = bool(values["make_operational"])
+        return cls(**values)
+
+
+# Who may do what.
+
+
+def is_owner(benchmark: Benchmark, user: User) -> bool:
+    """Tell whether user submitted this benchmark."""
+    return user.is_authenticated and benchmark.owner_id == user.id
+
+
+def can_view(benchmark: Benchmark, user: User) -> bool:
+    """Approved benchmarks are for every member; the others for their owner and administrators."""
+    if not user.is_authenticated:
+        return False
+    return (
+        benchmark.status == BenchmarkStatus.APPROVED or is_owner(benchmark, user) or user.is_admin
+    )
+
+
+def can_edit(benchmark: Benchmark, user: User) -> bool:
+    """Tell whether user may edit the benchmark now: its owner, before a decision."""
+    return is_owner(benchmark, user) and benchmark.status in EDITABLE_BENCHMARK_STATUSES
+
+
+def can_retest(benchmark: Benchmark, user: User) -> bool:
+    """Tell whether the owner may send the benchmark, unchanged, to a new test."""
+    return is_owner(benchmark, user) and benchmark.status in (
+        BenchmarkStatus.TEST_FAILED,
+        BenchmarkStatus.CHANGES_REQUESTED,
+    )
+
+
+# Queries for the lists.
+
+
+def catalogue_query(search: str | None = None) -> Select:
+    """Select approved benchmarks whose name contains search (any case), by name."""
+    query = select(Benchmark).where(Benchmark.status == BenchmarkStatus.APPROVED)
+    if search and search.strip():
+        query = query.where(Benchmark.name_key.contains(search.strip().lower(), autoescape=True))
+    return query.order_by(Benchmark.name_key, Benchmark.id)
+
+
+def owned_query(user: User) -> Select:
+    """Select every benchmark of user, whatever its status, most recently changed first."""
+    return (
+        select(Benchmark)
+        .where(Benchmark.owner_id == user.id)
+        .order_by(Benchmark.updated_at.desc(), Benchmark.id.desc())
+    )
+
+
+def review_queue_query() -> Select:
+    """Select the benchmarks awaiting a decision, the longest waiting first."""
+    return (
+        select(Benchmark)
+        .where(Benchmark.status == BenchmarkStatus.PENDING_APPROVAL)
+        .order_by(Benchmark.submitted_at, Benchmark.id)
+    )
+
+
+def benchmark_url(benchmark: Benchmark) -> str:
+    """The benchmark's page, also from a worker, where no request gives a host."""
+    if has_request_context():
+        return url_for("benchmarks.detail", benchmark_id=benchmark.id)
+    adapter = current_app.url_map.bind(
+        "localhost", script_name=current_app.config.get("APPLICATION_ROOT") or "/"
+    )
+    return adapter.build("benchmarks.detail", {"benchmark_id": benchmark.id})
+
+
+def is_current_run(benchmark: Benchmark, run: Run) -> bool:
+    """Tell whether run is the test that decides the benchmark's status.
+
+    While a new test is being recorded the benchmark points to no run yet (see _start_test);
+    then its newest run is the current one, so even a test that ends at once counts.
+    """
+    if benchmark.run_id is not None:
+        return benchmark.run_id == run.id
+    newest = db.session.scalar(
+        select(func.max(Run.id)).where(
+            Run.benchmark_id == benchmark.id, Run.kind == RunKind.BENCHMARK
+        )
+    )
+    return newest == run.id
+
+
+# What the owner does.
+
+
+def submit_benchmark(owner: User, data: BenchmarkFields) -> Benchmark:
+    """Record a new benchmark in testing and start its compatibility test."""
+    check_fields(data, owner, current=None)
+    benchmark = Benchmark(
+        owner_id=owner.id,
+        status=BenchmarkStatus.TESTING,
+        submitted_at=utcnow(),
+        join_policy="never",
+        join_allowlist="",
+    )
+    _apply(benchmark, data)
+    try:
+        db.session.add(benchmark)
+        record_event(owner, "submit", benchmark)  # flushes: the run needs the benchmark's id
+    except IntegrityError:
+        _name_taken(data)
+    return _start_test(benchmark, owner)
+
+
+def update_benchmark(benchmark: Benchmark, data: BenchmarkFields, *, by: User) -> Benchmark:
+    """Save the owner's changes; a changed test input, or a failed or sent-back one, re-tests."""
+    _require_owner(benchmark, by)
+    if benchmark.status not in EDITABLE_BENCHMARK_STATUSES:
+        raise BenchmarkError(frozen_message(benchmark))
+    check_fields(data, by, current=benchmark)
+    before = {name: getattr(benchmark, name) for name in _EDITABLE}
+    _apply(benchmark, data)
+    changed = [
+        words for name, words in _EDITABLE.items() if getattr(benchmark, name) != before[name]
+    ]
+    record_event(
+        by, "edit", benchmark, "changed: " + ", ".join(changed) if changed else "nothing changed"
+    )
+    inputs_changed = any(getattr(benchmark, name) != before[name] for name in _TESTED)
+    if benchmark.status == BenchmarkStatus.TESTING and not inputs_changed:
+        _commit_or_refuse(data)
+        return benchmark
+    return _retest(benchmark, by)
+
+
+def resubmit(benchmark: Benchmark, *, by: User) -> Benchmark:
+    """Send a failed or sent-back benchmark, as it is, to a new test.
+
+    Raises:
+        InvalidTransition: the benchmark is testing, awaiting review, approved or rejected.
+    """
+    _require_owner(benchmark, by)
+    check_transition(BENCHMARK_TRANSITIONS, benchmark.status, BenchmarkStatus.TESTING)
+    return _retest(benchmark, by)
+
+
+def _retest(benchmark: Benchmark, by: User) -> Benchmark:
+    """Move to testing (when not there already) and start a new test, superseding the last."""
+    if benchmark.status != BenchmarkStatus.TESTING:
+        check_transition(BENCHMARK_TRANSITIONS, benchmark.status, BenchmarkStatus.TESTING)
+        benchmark.status = BenchmarkStatus.TESTING
+        record_event(by, "resubmit", benchmark)
+    benchmark.submitted_at = utcnow()
+    # The evidence of the previous test no longer describes what will be reviewed.
+    benchmark.results = None
+    benchmark.prepared_data_uid = None
+    previous = benchmark.run
+    _start_test(benchmark, by)
+    if previous is not None and not previous.is_finished:
+        try:
+            cancel_run(previous, by)  # spare a worker a test nobody will look at
+        except RunRequestError:
+            pass  # it ended meanwhile; its outcome is ignored as it is no longer current
+    return benchmark
+
+
+def _start_test(benchmark: Benchmark, by: User) -> Benchmark:
+    """Commit the benchmark with a new run of its containers, then point it to that run.
+
+    create_run commits the benchmark and the run together before queueing, so a worker never
+    meets a run whose benchmark is not saved yet.
+    """
+    benchmark.run_id = None
+    slots = {
+        slot: slot_from_container(db.session.get(Container, getattr(benchmark, key)))
+        for key, (_role, slot, _words) in SLOT_FIELDS.items()
+    }
+    try:
+        run = create_run(
+            by,
+            slots=slots,
+            demo_url=benchmark.demo_url,
+            demo_sha256=benchmark.demo_sha256,
+            kind=RunKind.BENCHMARK,
+            benchmark_id=benchmark.id,
+        )
+    except IntegrityError:
+        _name_taken(BenchmarkFields(name=benchmark.name))
+    except RunRequestError as error:
+        db.session.rollback()
+        raise BenchmarkError(_slot_errors(error.errors)) from None
+    benchmark.run_id = run.id
+    db.session.commit()
+    return benchmark
+
+
+def _slot_errors(errors: Mapping[str, list[str]]) -> dict[str, list[str]]:
+    by_slot = {slot: key for key, (_role, slot, _words) in SLOT_FIELDS.items()}
+    return {by_slot.get(slot, FORM): messages for slot, messages in errors.items()}
+
+
+def _apply(benchmark: Benchmark, data: BenchmarkFields) -> None:
+    benchmark.name = data.name.strip()
+    benchmark.name_key = data.name.strip().lower()
+    benchmark.description = data.description
+    benchmark.docs_url = data.docs_url
+    benchmark.demo_url = data.demo_url
+    benchmark.demo_sha256 = data.demo_sha256
+    benchmark.prep_id = data.prep_id
+    benchmark.model_id = data.model_id
+    benchmark.evaluator_id = data.evaluator_id
+    benchmark.make_operational = data.make_operational
+
+
+def _require_owner(benchmark: Benchmark, user: User) -> None:
+    if not is_owner(benchmark, user):
+        raise BenchmarkError("Only the member who submitted this benchmark can change it.")
+
+
+def frozen_message(benchmark: Benchmark) -> str:
+    """Say why the benchmark can no longer be edited."""
+    if benchmark.status == BenchmarkStatus.PENDING_APPROVAL:
+        return (
+            "This benchmark passed its test and waits for an administrator's decision, so it "
+            "cannot be edited now. If the administrator asks for changes, you can edit it then."
+        )
+    if benchmark.status == BenchmarkStatus.APPROVED:
+        return "This benchmark is approved: approved benchmarks cannot be edited."
+    return "This benchmark was rejected: the decision is final and it cannot be edited."
+
+
+def _commit_or_refuse(data: BenchmarkFields) -> None:
+    try:
+        db.session.commit()
+    except IntegrityError:
+        _name_taken(data)
+
+
+def _name_taken(data: BenchmarkFields) -> NoReturn:
+    # Someone took the name between the check and the write.
+    db.session.rollback()
+    raise BenchmarkError(
+        {"name": [f"The name “{data.name.strip()}” was just taken. Choose another one."]}
+    ) from None
