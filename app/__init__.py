@@ -93,13 +93,16 @@ def queue_names(setting: str) -> list[str]:
 
 def register_blueprints(app: Flask) -> None:
     """Attach each area of the portal."""
-    from app import admin, auth, containers, main, runs
+    from app import admin, auth, benchmarks, containers, main, notifications, review, runs
 
     app.register_blueprint(main.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(containers.bp)
     app.register_blueprint(runs.bp)
+    app.register_blueprint(benchmarks.bp)
+    app.register_blueprint(review.bp)
+    app.register_blueprint(notifications.bp)
 
 
 def register_errors(app: Flask) -> None:

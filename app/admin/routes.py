@@ -1,6 +1,6 @@
 """Views of the administration area."""
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from redis.exceptions import RedisError
 from sqlalchemy import select
@@ -68,10 +68,49 @@ def toggle_active(user_id: int):
 @admin_required
 def health():
     report = health_report()
-    workers = live_workers() if report["redis"] else []
+    workers = _worker_rows() if report["redis"] else []
+    queues = _queue_lengths() if report["redis"] else {}
     return render_template(
-        "admin/health.html", report=report, workers=workers, checks=latest_queue_checks()
+        "admin/health.html",
+        report=report,
+        workers=workers,
+        queues=queues,
+        checks=latest_queue_checks(),
     )
+
+
+def _worker_rows() -> list[dict]:
+    """Each live worker with its host, last heartbeat and the run it is working on."""
+    rows = []
+    for worker in live_workers():
+        try:
+            job = worker.get_current_job_id()
+        except RedisError:
+            job = None
+        run_id = job.removeprefix("run-") if job and job.startswith("run-") else None
+        rows.append(
+            {
+                "name": worker.name,
+                "hostname": worker.hostname,
+                "queues": worker.queue_names(),
+                "state": worker.get_state(),
+                "last_heartbeat": worker.last_heartbeat,
+                "job": job,
+                "run_id": int(run_id) if run_id and run_id.isdigit() else None,
+            }
+        )
+    return rows
+
+
+def _queue_lengths() -> dict[str, int | None]:
+    """How many jobs wait in each queue (None where Redis did not answer)."""
+    lengths: dict[str, int | None] = {}
+    for name, queue in current_app.extensions["rq_queues"].items():
+        try:
+            lengths[name] = queue.count
+        except RedisError:
+            lengths[name] = None
+    return lengths
 
 
 @bp.route("/health/queue-check", methods=["POST"])

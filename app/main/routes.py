@@ -28,7 +28,7 @@ def next_steps() -> list[dict]:
             "title": "Submit your benchmark",
             "text": "When the test passes, an administrator reviews the evidence and decides.",
             "action": "Submit a benchmark",
-            "url": None,
+            "url": url_for("benchmarks.new"),
         },
     ]
 
