@@ -50,6 +50,7 @@ def run_compatibility_test(run_id: int) -> str:
     """Run the six steps of a queued run and record how it ended; return the final status."""
     from app.models import RunStatus
     from app.services import runs
+    from app.services.run_labels import run_labels
     from workers.docker_runner import DockerRunner
     from workers.errors import PlatformError, RunCanceled, StepFailed
     from workers.fetch import DownloadCache
@@ -113,7 +114,7 @@ def run_compatibility_test(run_id: int) -> str:
         finally:
             log_text = report.close()
             try:
-                runner.remove_labelled({"benchgate.run": str(run_id)})
+                runner.remove_labelled(run_labels(app.config, run_id))
             except Exception:  # the reaper removes leftovers later
                 log.warning("run %s: could not remove its containers", run_id, exc_info=True)
             runner.close()

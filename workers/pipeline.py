@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from app.services.run_labels import RUN_LABEL, TASK_LABEL
 from workers.docker_runner import DockerRunner, DockerUnavailable, TaskNotStarted
 from workers.errors import PlatformError, StepFailed
 from workers.fetch import DownloadCache
@@ -116,7 +117,7 @@ class _Tasks:
         paths = host_paths(
             self.ws, task_name, slot, self.inputs.demo.data_path, self.inputs.demo.labels_path
         )
-        labels = {"benchgate.run": str(self.spec.run_id), "benchgate.task": task_name}
+        labels = {**self.settings.labels, RUN_LABEL: str(self.spec.run_id), TASK_LABEL: task_name}
         task = build_task(config, task_name, slot, paths, labels)
         spec_task = config.tasks[task_name]
         if requires and requires not in spec_task.outputs:

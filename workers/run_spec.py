@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.services.run_labels import SITE_LABEL, site_id
 from workers.docker_tasks import RunnerSettings
 from workers.fetch import FetchPolicy
 
@@ -51,6 +52,7 @@ class PipelineSettings:
     max_demo_bytes: int = 10 << 30
     max_archive_members: int = 100_000
     max_unpacked_bytes: int = 50 << 30
+    labels: dict[str, str] = field(default_factory=dict)  # on every container of the run
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> PipelineSettings:
@@ -80,6 +82,7 @@ class PipelineSettings:
             max_demo_bytes=int(config["MAX_DEMO_BYTES"]),
             max_archive_members=int(config["MAX_ARCHIVE_MEMBERS"]),
             max_unpacked_bytes=int(config["MAX_UNPACKED_BYTES"]),
+            labels={SITE_LABEL: site_id(config)},
         )
 
 

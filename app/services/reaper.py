@@ -7,6 +7,7 @@ import os
 import socket
 from datetime import timedelta
 
+from flask import current_app
 from redis.exceptions import RedisError
 from rq import Worker
 from rq.job import Job
@@ -15,6 +16,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Run, RunStatus, utcnow
 from app.services.queue import get_queue, redis_client
+from app.services.run_labels import RUN_LABEL, SITE_LABEL, run_labels, site_id
 from app.services.runs import dispatch, dispatch_pending, finish_run, job_id
 
 log = logging.getLogger(__name__)
@@ -78,7 +80,7 @@ def end_lost_run(run_id: int) -> None:
         from workers.docker_runner import DockerRunner  # only where Docker is
 
         with DockerRunner() as runner:
-            runner.remove_labelled({"benchgate.run": str(run_id)})
+            runner.remove_labelled(run_labels(current_app.config, run_id))
     except Exception as error:  # another machine's engine: its own janitor removes them
         log.info("run %s: containers not removed here: %s", run_id, error)
 
@@ -111,11 +113,14 @@ def remove_leftover_containers() -> int:
 
     removed = 0
     with DockerRunner() as runner:
-        for container in runner.list_labelled("benchgate.run"):
-            run_id = int(container["labels"].get("benchgate.run", "0") or 0)
+        site = site_id(current_app.config)
+        for container in runner.list_labelled(SITE_LABEL):
+            if container["labels"].get(SITE_LABEL) != site:
+                continue  # another installation's container on a shared engine
+            run_id = int(container["labels"].get(RUN_LABEL, "0") or 0)
             run = db.session.get(Run, run_id)
             if run is None or run.status != RunStatus.RUNNING:
-                removed += runner.remove_labelled({"benchgate.run": str(run_id)})
+                removed += runner.remove_labelled(run_labels(current_app.config, run_id))
     return removed
 
 

@@ -8,9 +8,11 @@ import subprocess
 
 import docker
 import pytest
+from flask import current_app
 
 from app.extensions import db
 from app.models import Container, ContainerRole, ContainerState, Run, RunStatus, StepStatus
+from app.services.run_labels import run_labels
 from app.services.runs import cancel_run, create_run, slot_from_container, slot_from_links
 from tests.support.services import wait_until
 from tests.worker import variants
@@ -40,7 +42,8 @@ def _step_running(run_id: int, name: str) -> bool:
 def _containers_of(run_id: int) -> list:
     client = docker.from_env()
     try:
-        filters = {"label": f"benchgate.run={run_id}"}
+        labels = run_labels(current_app.config, run_id)
+        filters = {"label": [f"{key}={value}" for key, value in labels.items()]}
         return client.containers.list(all=True, sparse=True, filters=filters)
     finally:
         client.close()

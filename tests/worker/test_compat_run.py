@@ -7,6 +7,7 @@ import pytest
 from app.extensions import db
 from app.models import Run, RunStatus, StepStatus
 from app.services.run_events import read_events
+from app.services.run_labels import run_labels
 from app.services.runs import create_run, slot_from_links
 from tests.worker.helpers import run_burst_worker
 
@@ -67,7 +68,9 @@ def test_passing_trio_through_a_real_worker_records_results_and_evidence(
 
     client = docker.from_env()
     leftovers = client.containers.list(
-        all=True, sparse=True, filters={"label": f"benchgate.run={run.id}"}
+        all=True,
+        sparse=True,
+        filters={"label": [f"{k}={v}" for k, v in run_labels(app.config, run.id).items()]},
     )
     client.close()
     assert leftovers == []
