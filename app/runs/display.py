@@ -6,6 +6,7 @@ import json
 import math
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from app.runs import bp
 
@@ -114,6 +115,18 @@ def flatten(value: Any, prefix: str = "") -> list[tuple[str, str]]:
         else:
             rows.append((name, format_value(item)))
     return rows
+
+
+@bp.app_template_filter("slot_summary")
+def slot_summary(spec: Mapping[str, Any] | None) -> str:
+    """A run input in a few words: the container's name, or where its links point."""
+    spec = spec or {}
+    if spec.get("container_id") is not None:
+        return str(spec.get("name") or f"container #{spec['container_id']}")
+    url = spec.get("config_url") or ""
+    parts = urlsplit(url)
+    folders = [p for p in parts.path.split("/") if p][:-1]
+    return f"link to {parts.hostname or url}" + (f" …/{folders[-1]}" if folders else "")
 
 
 def last_lines(text: str | None, count: int) -> tuple[list[str], int]:

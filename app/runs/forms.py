@@ -54,10 +54,13 @@ def is_http_url(value: str) -> bool:
     return parts.scheme in ("http", "https") and bool(parts.hostname) and " " not in value
 
 
-def http_url(form: Any, field: Any) -> None:
-    """Refuse anything but an http:// or https:// link."""
+def demo_link(form: Any, field: Any) -> None:
+    """Refuse a demo dataset link that is not http:// or https://."""
     if field.data and not is_http_url(field.data):
-        raise ValidationError(URL_MESSAGE)
+        raise ValidationError(
+            "Enter a link that starts with http:// or https://, "
+            "e.g. https://example.org/chest/demo_data.tar.gz."
+        )
 
 
 def sha256(form: Any, field: Any) -> None:
@@ -226,7 +229,7 @@ class WorkflowTestForm(FlaskForm):
         validators=[
             InputRequired("Paste the link to your demo dataset."),
             Length(max=2048),
-            http_url,
+            demo_link,
         ],
         description="e.g. https://example.org/chest/demo_data.tar.gz",
     )

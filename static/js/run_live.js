@@ -6,9 +6,13 @@
   "use strict";
 
   var MAX_LINES = 2000;
+  var FLUSH_MS = 100;  // at most ten page updates a second, however fast lines come
+  var stored = document.getElementById("stored-log");
+  if (stored) { stored.scrollTop = stored.scrollHeight; }  // the end of a log matters most
   var root = document.getElementById("run-live");
   if (!root || !window.EventSource) { return; }
 
+  root.hidden = false;
   var box = document.getElementById("live-log");
   var hiddenNote = document.getElementById("log-hidden");
   var connectionNote = document.getElementById("log-connection");
@@ -29,11 +33,19 @@
     error: "Benchgate could not finish this test. Loading the details…"
   };
 
+  // A page opened late replays the run from its start: never step back to an older state.
+  var RANK = { pending: 0, queued: 0, running: 1, passed: 2, failed: 2, skipped: 2,
+    canceled: 2, error: 2 };
+  var currentStatus = badge.getAttribute("data-status");
+
   var pending = [];       // [step, text] pairs not yet in the page
   var scheduled = false;
   var hiddenCount = 0;    // lines dropped from the page (still in the download)
   var lastStep = null;
-  var lineCount = 0;      // log lines (not step headers) now in the page
+  var lineCount = 0;      // log lines (not step headings) now in the page
+  var blocks = [];        // {el, lines} in page order; lines is null for a step heading
+  var lastFlush = 0;
+  var hiddenCountText = null;
 
   function formatDuration(seconds) {
     if (seconds < 10) { return seconds.toFixed(1) + " s"; }
@@ -51,7 +63,8 @@
 
   function setStep(data) {
     var item = stepItem(data.name);
-    if (!item) { return; }
+    if (!item || RANK[data.status] < RANK[item.getAttribute("data-status")]) { return; }
+    item.setAttribute("data-status", data.status);
     item.className = "run-step step-" + data.status;
     item.querySelector(".run-step-status").textContent = WORDS[data.status] || data.status;
     item.setAttribute("data-started", data.started_at || "");
@@ -76,6 +89,8 @@
   }
 
   function setStatus(status, sentence) {
+    if (status === currentStatus || RANK[status] < RANK[currentStatus]) { return; }
+    currentStatus = status;
     badge.className = "status status-" + status;
     badge.textContent = WORDS[status] || status;
     // Only status changes go to the polite live region, never log lines.
@@ -88,8 +103,47 @@
     return box.scrollHeight - box.scrollTop - box.clientHeight < 24;
   }
 
+  // Each flush adds one block of lines (after a heading when the step changes), so the
+  // page holds a few dozen nodes rather than thousands, and blocks out of view are not
+  // laid out at all (content-visibility in the stylesheet).
+  function newBlock(step) {
+    var head = document.createElement("div");
+    head.className = "log-step";
+    head.textContent = step.replace("_", " ");
+    box.appendChild(head);
+    blocks.push({ el: head, lines: null });
+  }
+
+  function addLines(lines) {
+    var el = document.createElement("div");
+    el.className = "log-lines";
+    el.textContent = lines.join("\n");
+    box.appendChild(el);
+    blocks.push({ el: el, lines: lines });
+  }
+
+  function trim() {
+    while (lineCount > MAX_LINES && blocks.length) {
+      var first = blocks[0];
+      if (first.lines === null) { first.el.remove(); blocks.shift(); continue; }
+      var excess = lineCount - MAX_LINES;
+      if (excess >= first.lines.length) {
+        lineCount -= first.lines.length;
+        hiddenCount += first.lines.length;
+        first.el.remove();
+        blocks.shift();
+      } else {
+        first.lines = first.lines.slice(excess);
+        first.el.textContent = first.lines.join("\n");
+        lineCount -= excess;
+        hiddenCount += excess;
+      }
+    }
+  }
+
   function flush() {
     scheduled = false;
+    lastFlush = Date.now();
     if (!pending.length) { return; }
     var follow = atBottom();
     var batch = pending;
@@ -101,39 +155,38 @@
     }
     var empty = box.querySelector(".log-empty");
     if (empty) { empty.remove(); }
-    var fragment = document.createDocumentFragment();
+    var lines = [];
     for (var i = 0; i < batch.length; i++) {
       if (batch[i][0] !== lastStep) {
+        if (lines.length) { addLines(lines); lines = []; }
         lastStep = batch[i][0];
-        var head = document.createElement("div");
-        head.className = "log-step";
-        head.textContent = lastStep.replace("_", " ");
-        fragment.appendChild(head);
+        newBlock(lastStep);
       }
-      var line = document.createElement("div");
-      line.className = "log-line";
-      line.textContent = batch[i][1];
-      fragment.appendChild(line);
+      lines.push(batch[i][1]);
     }
-    box.appendChild(fragment);
+    if (lines.length) { addLines(lines); }
     lineCount += batch.length;
-    while (lineCount > MAX_LINES && box.firstElementChild) {
-      var first = box.firstElementChild;
-      if (first.className === "log-line") { lineCount -= 1; hiddenCount += 1; }
-      first.remove();
-    }
-    if (hiddenCount) {
-      hiddenNote.hidden = false;
-      hiddenNote.textContent = hiddenCount.toLocaleString() +
-        " older lines hidden to keep this page fast: ";
+    trim();
+    if (hiddenCount) { showHiddenCount(); }
+    if (follow) { box.scrollTop = box.scrollHeight; }
+  }
+
+  function showHiddenCount() {
+    if (!hiddenCountText) {
+      hiddenCountText = document.createTextNode("");
       var link = document.createElement("a");
       link.href = logUrl;
       link.setAttribute("download", "");
       link.textContent = "download the full log";
+      hiddenNote.textContent = "";
+      hiddenNote.appendChild(hiddenCountText);
       hiddenNote.appendChild(link);
       hiddenNote.appendChild(document.createTextNode("."));
+      hiddenNote.hidden = false;
     }
-    if (follow) { box.scrollTop = box.scrollHeight; }
+    // toLocaleString() builds a number formatter on every call: too slow ten times a second.
+    hiddenCountText.data = String(hiddenCount).replace(/\B(?=(\d{3})+(?!\d))/g, ",") +
+      " older lines are hidden to keep this page fast: ";
   }
 
   function queueLine(step, text) {
@@ -145,7 +198,8 @@
     }
     if (!scheduled) {
       scheduled = true;
-      window.requestAnimationFrame(flush);
+      var wait = Math.max(0, FLUSH_MS - (Date.now() - lastFlush));
+      window.setTimeout(function () { window.requestAnimationFrame(flush); }, wait);
     }
   }
 
@@ -182,7 +236,7 @@
     connectionNote.hidden = false;
     connectionNote.textContent = source.readyState === EventSource.CLOSED
       ? "Live updates stopped. Refresh the page to see where the test stands."
-      : "Connection lost; reconnecting…";
+      : "Live updates paused; reconnecting…";
   });
 
   window.setInterval(tickRunningSteps, 1000);

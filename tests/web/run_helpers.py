@@ -86,8 +86,7 @@ def run_steps(
 ) -> None:
     """Play the worker's part: mark the run running and walk its steps, publishing events."""
     redis = redis_client()
-    assert mark_running(run_id, "fake-worker")
-    publish(redis, run_id, "status", {"status": "running"})
+    assert mark_running(run_id, "fake-worker")  # announces `running` on the stream itself
     by_step: dict[str, list[str]] = {}
     for step, line in lines:
         by_step.setdefault(step, []).append(line)

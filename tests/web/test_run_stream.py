@@ -88,7 +88,8 @@ def test_quiet_stream_sends_keep_alives_and_follows_new_events_until_end(
     blocks = sse_blocks(response)
     try:
         assert next(blocks)["comments"] == ["connected"]
-        assert next(blocks)["event"] == "status"  # queued, from the dispatch
+        statuses = [next(blocks), next(blocks)]
+        assert [b["data"] for b in statuses] == ['{"status": "queued"}', '{"status": "running"}']
         assert next(blocks)["comments"] == ["keep-alive"]
         # While a stream is open it holds no database connection.
         assert db.engine.pool.checkedout() == 0
@@ -121,6 +122,7 @@ def test_stream_ends_when_the_run_ended_but_its_end_event_never_arrived(member_c
     blocks = sse_blocks(response)
     try:
         next(blocks), next(blocks)  # connected, queued
+        assert next(blocks)["comments"] == ["keep-alive"]
         run = db.session.get(Run, run_id)
         run.status = RunStatus.CANCELED  # as if Redis had been down when it ended
         db.session.commit()

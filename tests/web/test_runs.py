@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import ContainerRole, Run, RunStatus, StepStatus
-from app.runs.display import flatten, format_duration
+from app.runs.display import flatten, format_duration, slot_summary
 from app.services.queue import redis_client
 from app.services.run_events import publish_many
 from tests.conftest import post_form, sign_in
@@ -277,7 +277,7 @@ def test_passed_run_page_shows_results_statistics_evidence_and_stored_log(member
     assert "c0" * 32 in body and "d1" * 32 in body and "e2" * 32 in body
     assert "The last 500 of 600 lines" in body
     assert "[prepare] line 599" in body and "[prepare] line 99\n" not in body
-    assert "js/run_live.js" not in body and "Cancel the test" not in body
+    assert "data-events-url" not in body and "Cancel the test" not in body
     assert "Run it again" in body
 
 
@@ -296,6 +296,9 @@ def test_display_helpers_flatten_nested_values_and_name_nan():
     rows = flatten({"a": {"b": float("nan"), "c": [1, 2]}, "d": float("-inf"), "e": {}})
     assert rows == [("a.b", "NaN"), ("a.c", "1, 2"), ("d", "-Infinity"), ("e", "{}")]
     assert format_duration(4.24) == "4.2 s" and format_duration(185) == "3 min 05 s"
+    assert slot_summary({"container_id": 3, "name": "Chest prep"}) == "Chest prep"
+    link = {"container_id": None, "config_url": "https://h.example.org/a/prep/config.yaml"}
+    assert slot_summary(link) == "link to h.example.org …/prep"
 
 
 # Log download
