@@ -2,6 +2,7 @@
 
 from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import Forbidden
 
 from app.extensions import db
 
@@ -19,7 +20,9 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(403)
     def forbidden(error):
-        return render_template("errors/403.html"), 403
+        # A view may say why with abort(403, "..."); werkzeug's default text is not for people.
+        reason = error.description if error.description != Forbidden.description else None
+        return render_template("errors/403.html", reason=reason), 403
 
     @app.errorhandler(404)
     def not_found(error):
