@@ -9,7 +9,7 @@ from app.extensions import db
 from app.models import Benchmark
 from app.models.enums import InvalidTransition
 from app.services.audit import events_for
-from app.services.benchmark_checks import FORM, BenchmarkError
+from app.services.benchmark_checks import FORM, BenchmarkError, find_problems
 from app.services.benchmarks import (
     BenchmarkFields,
     can_edit,
@@ -41,6 +41,14 @@ def _show_errors(form, error: BenchmarkError) -> None:
             form.form_errors.extend(messages)
         else:
             field.errors = [*field.errors, *messages]
+
+
+def _check_the_rest(form, current: Benchmark | None) -> None:
+    """After a refused form, still report the other fields' problems: all of them at once."""
+    data = BenchmarkFields.from_mapping(form.data)
+    _show_errors(
+        form, BenchmarkError(find_problems(data, current_user, current=current, skip=form.errors))
+    )
 
 
 def _paginate(query):
@@ -78,6 +86,8 @@ def new():
                 "success",
             )
             return redirect(url_for("runs.detail", run_id=benchmark.run_id))
+    elif form.is_submitted():
+        _check_the_rest(form, current=None)
     return render_template("benchmarks/new.html", form=form)
 
 
@@ -116,6 +126,8 @@ def edit(benchmark_id: int):
             return redirect(url_for("benchmarks.detail", benchmark_id=benchmark.id))
         else:
             return _after_save(benchmark, retested=benchmark.run_id != tested_run_id)
+    elif form.is_submitted():
+        _check_the_rest(form, current=benchmark)
     return render_template("benchmarks/edit.html", form=form, benchmark=benchmark)
 
 

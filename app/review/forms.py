@@ -34,9 +34,8 @@ class DecisionForm(FlaskForm):
         "Reason",
         filters=[strip],
         validators=[Length(max=5000, message="Keep it under 5000 characters.")],
-        description="Required to request changes, reject or revoke; optional for an approval. "
-        "The owner reads it and it stays in the benchmark's history. E.g. “The evaluator "
-        "reports accuracy only; please add AUC, as your documentation promises.”",
+        description="The owner reads it, and it stays in the benchmark's history. E.g. “The "
+        "evaluator reports accuracy only; please add AUC, as your documentation promises.”",
     )
     submit = SubmitField("Record the decision")
 

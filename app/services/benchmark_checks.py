@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Protocol
 
 from flask import current_app
@@ -55,22 +55,37 @@ def usable_containers(user: User, role: ContainerRole) -> list[Container]:
 
 def check_fields(data: CheckedFields, user: User, *, current: Benchmark | None) -> None:
     """Check the name, the three containers and the demo link; raise every problem at once."""
+    errors = find_problems(data, user, current=current)
+    if errors:
+        raise BenchmarkError(errors)
+
+
+def find_problems(
+    data: CheckedFields,
+    user: User,
+    *,
+    current: Benchmark | None,
+    skip: Collection[str] = (),
+) -> dict[str, list[str]]:
+    """Return the problems of each field not in skip (fields the form already refused)."""
     errors: dict[str, list[str]] = {}
-    problem = _name_problem(data.name, current)
-    if problem:
-        errors["name"] = [problem]
+    if "name" not in skip:
+        problem = _name_problem(data.name, current)
+        if problem:
+            errors["name"] = [problem]
     for key, (role, _slot, words) in SLOT_FIELDS.items():
-        problem = container_problem(getattr(data, key), role, words, user)
+        problem = None if key in skip else container_problem(getattr(data, key), role, words, user)
         if problem:
             errors[key] = [problem]
-    if not data.demo_url:
+    if "demo_url" in skip:
+        pass
+    elif not data.demo_url:
         errors["demo_url"] = ["Please paste the link to the demo data."]
     elif current is None or data.demo_url != current.demo_url:
         problem = _demo_link_problem(data.demo_url)
         if problem:
             errors["demo_url"] = [problem]
-    if errors:
-        raise BenchmarkError(errors)
+    return errors
 
 
 def _name_problem(name: str, current: Benchmark | None) -> str | None:
@@ -120,5 +135,8 @@ def _demo_link_problem(url: str) -> str | None:
         probe(url, policy=fetch_policy(config), max_bytes=int(config["MAX_DEMO_BYTES"]))
     except FetchError as error:
         text = str(error).strip().rstrip(".")
-        return f"Benchgate could not use this link: {text[:1].lower()}{text[1:]}."
+        return (
+            f"Benchgate could not use this link: {text[:1].lower()}{text[1:]}. "
+            "Check that it opens in your browser and gives the archive itself."
+        )
     return None

@@ -342,3 +342,12 @@ def test_my_benchmarks_lists_every_status_with_what_to_do_next(member_client, me
     assert "Broken one" in body and "Sent back" in body and "Not mine" not in body
     assert "Test failed" in body and "Changes requested" in body
     assert "Open the test to see which step failed" in body
+
+
+def test_every_problem_is_reported_at_once(member_client, member, trio, assets):
+    record_benchmark(member, trio, "Taken", BenchmarkStatus.REJECTED)
+    data = form_data(trio, assets.url("/missing.tar.gz"), name="TAKEN", prep_id="")
+    body = submit(member_client, data).get_data(as_text=True)
+    assert "Choose one of the containers" in error_of(body, "prep_id")
+    assert "is taken" in error_of(body, "name")
+    assert "404" in error_of(body, "demo_url")
