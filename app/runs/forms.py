@@ -30,6 +30,7 @@ SLOT_ROLES = {
     "evaluator": ContainerRole.EVALUATOR,
 }
 SLOT_NAMES = {"data_preparator": "data preparator", "model": "model", "evaluator": "evaluator"}
+A_SLOT = {"data_preparator": "a data preparator", "model": "a model", "evaluator": "an evaluator"}
 URL_MESSAGE = (
     "Enter a link that starts with http:// or https://, "
     "e.g. https://example.org/chest-prep/container_config.yaml."
@@ -181,7 +182,7 @@ class SlotForm(Form):
         self.container.errors = []
         if not chosen:
             self.container.errors.append(
-                f"Choose a {SLOT_NAMES[self.slot]} from the list, or paste its links instead."
+                f"Choose {A_SLOT[self.slot]} from the list, or paste its links instead."
             )
             return False
         if chosen in self.choices_by_id:
@@ -194,8 +195,8 @@ class SlotForm(Form):
         )
         if usable:
             self.container.errors.append(
-                f"{other.name} is a {other.role.label.lower()}, not a {SLOT_NAMES[self.slot]}. "
-                f"Choose a {SLOT_NAMES[self.slot]}."
+                f"{other.name} is {A_SLOT[other.role.value]}, not {A_SLOT[self.slot]}. "
+                f"Choose {A_SLOT[self.slot]}."
             )
         else:
             self.container.errors.append("Choose one of the containers in the list.")
@@ -249,7 +250,11 @@ class WorkflowTestForm(FlaskForm):
             sub.slot = slot
             sub.user = user
             sub.choices_by_id = {str(c.id): c for c in containers}
-            sub.container.choices = [SelectChoice("", f"Choose a {SLOT_NAMES[slot]}…")] + [
+            sub.container.description = (
+                f"The {SLOT_NAMES[slot]}s you registered, and the operational ones that other "
+                "members share."
+            )
+            sub.container.choices = [SelectChoice("", f"Choose {A_SLOT[slot]}…")] + [
                 SelectChoice(str(c.id), container_label(c, user), optgroup=container_group(c, user))
                 for c in containers
             ]
