@@ -61,7 +61,8 @@ class LogPump:
     ) -> None:
         self._stream = stream
         self._close = close or (lambda: close_stream(stream))
-        self._lines: queue.Queue[str] = queue.Queue(maxsize=QUEUE_LINES)
+        self._lines: queue.Queue[str | None] = queue.Queue(maxsize=QUEUE_LINES)
+        self._ended = threading.Event()  # the reader has put its last line (and None after it)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._read, name="log-pump", daemon=True)
         self.last_lines: deque[str] = deque(maxlen=keep_last)
@@ -73,15 +74,23 @@ class LogPump:
     @property
     def finished(self) -> bool:
         """True once the stream has ended and every line has been delivered."""
-        return not self._thread.is_alive() and self._lines.empty()
+        return (self._ended.is_set() or not self._thread.is_alive()) and self._lines.empty()
 
     def deliver(self, on_line: Callable[[str], None], budget: float) -> None:
-        """Hand waiting lines to on_line for at most `budget` seconds (keeps cancel responsive)."""
+        """Hand waiting lines to on_line for at most `budget` seconds (keeps cancel responsive).
+
+        Returns at once when the stream has ended and nothing is left, rather than waiting
+        out the budget: that wait would add to every task's duration.
+        """
         until = time.monotonic() + budget
         while True:
+            if self._ended.is_set() and self._lines.empty():
+                return
             try:
                 line = self._lines.get(timeout=max(until - time.monotonic(), 0.01))
             except queue.Empty:
+                return
+            if line is None:  # the end marker
                 return
             self.last_lines.append(line)
             on_line(line)
@@ -104,8 +113,10 @@ class LogPump:
                 self._put(f"[benchgate] the log stream stopped early: {exc}")
         for line in splitter.flush():
             self._put(line)
+        self._ended.set()
+        self._put(None)  # wakes a deliver() waiting for a line that will not come
 
-    def _put(self, line: str) -> None:
+    def _put(self, line: str | None) -> None:
         while not self._stop.is_set():
             try:
                 self._lines.put(line, timeout=PUT_WAIT_SECONDS)

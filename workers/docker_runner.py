@@ -315,6 +315,9 @@ class DockerRunner:
                         timed_out = not canceled and time.monotonic() >= deadline
                         if canceled or timed_out:
                             self._kill(container)
+                    if pump.finished:
+                        # Its output is over: wait for the container itself, without spinning.
+                        waiter.join(POLL_SECONDS)
                     continue
                 if pump.finished:
                     break

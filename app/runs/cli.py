@@ -79,7 +79,8 @@ def resolve_requester(email: str | None) -> User:
 def describe_event(kind: str, data: dict[str, Any]) -> str | None:
     """One line of terminal output for an event; None for events printed otherwise."""
     if kind == "log":
-        return f"[{data.get('step', 'run')}] {data.get('line', '')}"
+        lines = data.get("lines", [])
+        return "\n".join(f"[{item.get('step', 'run')}] {item.get('line', '')}" for item in lines)
     if kind == "step":
         text = f"== step {data.get('name')}: {data.get('status')}"
         started, finished = data.get("started_at"), data.get("finished_at")

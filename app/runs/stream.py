@@ -107,7 +107,10 @@ def log_lines(redis: Redis, run_id: int, page: int = 2000) -> Iterator[str]:
         for event_id, kind, data in events:
             after = event_id
             if kind == "log":
-                out.append(f"[{data.get('step', 'run')}] {data.get('line', '')}\n")
+                out.extend(
+                    f"[{item.get('step', 'run')}] {item.get('line', '')}\n"
+                    for item in data.get("lines", [])
+                )
         if out:
             yield "".join(out)
 

@@ -51,7 +51,10 @@ def _worker_dead(worker: Worker | None, run: Run) -> bool:
         return True
     if worker.last_heartbeat and utcnow() - worker.last_heartbeat > HEARTBEAT_GRACE:
         return True
-    return worker.get_current_job_id() != job_id(run.id)  # the work horse died, the worker lives
+    # The worker lives but is not on this run: its work horse died. A run that has just
+    # started gets a moment, in case the worker has not yet published its current job.
+    just_started = run.started_at and utcnow() - run.started_at < timedelta(seconds=5)
+    return not just_started and worker.get_current_job_id() != job_id(run.id)
 
 
 def reap_dead_runs() -> list[int]:
@@ -61,8 +64,6 @@ def reap_dead_runs() -> list[int]:
     reaped = []
     running = db.session.scalars(select(Run).where(Run.status == RunStatus.RUNNING)).all()
     for run in running:
-        if run.started_at and utcnow() - run.started_at < timedelta(seconds=5):
-            continue  # just started: the worker may not have published its job yet
         if _worker_dead(workers.get(run.worker_name or ""), run):
             log.warning("run %s: worker %s is gone; ending the run", run.id, run.worker_name)
             end_lost_run(run.id)

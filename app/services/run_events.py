@@ -1,6 +1,7 @@
 """The live event stream of a run: one Redis Stream per run, replayable and resumable.
 
-Each entry has two fields: `type` (log, step, status, end) and `data` (JSON). Entry ids are
+Each entry has two fields: `type` (log, step, status, end) and `data` (JSON); a log entry
+carries a batch of lines, {"lines": [{"step", "line", "t"}, ...]}. Entry ids are
 Redis Stream ids, used as SSE event ids, so a page resumes with Last-Event-ID and sees nothing
 twice and loses nothing.
 """

@@ -211,7 +211,11 @@
 
   source.addEventListener("log", function (event) {
     var data = parse(event);
-    if (data) { queueLine(data.step || "run", data.line || ""); }
+    // One event carries a batch of lines, as the worker sent them.
+    var lines = (data && data.lines) || [];
+    for (var i = 0; i < lines.length; i++) {
+      queueLine(lines[i].step || "run", lines[i].line || "");
+    }
   });
   source.addEventListener("step", function (event) {
     var data = parse(event);

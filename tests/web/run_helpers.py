@@ -97,7 +97,7 @@ def run_steps(
         publish_many(
             redis,
             run_id,
-            [("log", {"step": name, "line": text, "t": 0.0}) for text in by_step.get(name, [])],
+            [log_event(name, text) for text in by_step.get(name, [])],
         )
         failed = name == fail_at
         status = StepStatus.FAILED if failed else StepStatus.PASSED
@@ -157,3 +157,8 @@ def sse_blocks(response) -> Iterator[dict[str, Any]]:
                     field, _, value = line.partition(": ")
                     block[field] = value
             yield block
+
+
+def log_event(step: str, line: str, t: float = 0.0) -> tuple[str, dict]:
+    """A log event as the worker's Reporter sends it: a batch, here of one line."""
+    return ("log", {"lines": [{"step": step, "line": line, "t": t}]})

@@ -8,7 +8,15 @@ from app.services.queue import redis_client
 from app.services.run_events import publish_many
 from tests.conftest import post_form, sign_in
 from tests.factories import make_user
-from tests.web.run_helpers import HASH, fail_run, make_trio, pass_run, run_steps, start_run
+from tests.web.run_helpers import (
+    HASH,
+    fail_run,
+    log_event,
+    make_trio,
+    pass_run,
+    run_steps,
+    start_run,
+)
 
 
 def run_count() -> int:
@@ -21,7 +29,7 @@ def run_count() -> int:
 def test_log_download_while_running_is_rebuilt_from_the_stream(member_client, member):
     run = start_run(member)
     run_steps(run.id, [("fetch", "downloading"), ("prepare", "hello")], fail_at="infer")
-    publish_many(redis_client(), run.id, [("log", {"step": "infer", "line": "still going"})])
+    publish_many(redis_client(), run.id, [log_event("infer", "still going")])
     response = member_client.get(f"/runs/{run.id}/log.txt")
     assert response.mimetype == "text/plain"
     assert "attachment" in response.headers["Content-Disposition"]

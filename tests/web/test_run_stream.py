@@ -7,7 +7,7 @@ from app.models import Run, RunStatus
 from app.services.queue import redis_client
 from app.services.run_events import events_key, publish, publish_many
 from app.services.runs import finish_run, mark_running
-from tests.web.run_helpers import fail_run, pass_run, sse_blocks, start_run
+from tests.web.run_helpers import fail_run, log_event, pass_run, sse_blocks, start_run
 
 
 @pytest.fixture
@@ -53,8 +53,8 @@ def test_replay_from_the_start_sends_every_event_in_order_then_ends(member_clien
     assert events[0]["event"] == "status" and events[-1]["event"] == "end"
     logs = [e for e in events if e["event"] == "log"]
     assert [e["data"] for e in logs][:2] == [
-        '{"step": "prepare", "line": "line 0", "t": 0.0}',
-        '{"step": "prepare", "line": "line 1", "t": 0.0}',
+        '{"lines": [{"step": "prepare", "line": "line 0", "t": 0.0}]}',
+        '{"lines": [{"step": "prepare", "line": "line 1", "t": 0.0}]}',
     ]
     assert len(logs) == 1200
     assert '"status": "passed"' in events[-1]["data"]
@@ -93,7 +93,7 @@ def test_quiet_stream_sends_keep_alives_and_follows_new_events_until_end(
         assert next(blocks)["comments"] == ["keep-alive"]
         # While a stream is open it holds no database connection.
         assert db.engine.pool.checkedout() == 0
-        publish(redis_client(), run_id, "log", {"step": "fetch", "line": "late line", "t": 1.0})
+        publish(redis_client(), run_id, *log_event("fetch", "late line", 1.0))
         block = next(blocks)
         while block.get("event") != "log":
             block = next(blocks)
@@ -138,7 +138,7 @@ def test_chatty_run_is_sent_in_batches(member_client, member):
     publish_many(
         redis_client(),
         run_id,
-        [("log", {"step": "infer", "line": str(i), "t": 0.0}) for i in range(1500)],
+        [log_event("infer", str(i)) for i in range(1500)],
     )
     response = open_events(member_client, run_id)
     chunks = iter(response.response)

@@ -62,7 +62,7 @@ def test_passing_trio_through_a_real_worker_records_results_and_evidence(
     events = read_events(app.extensions["redis"], run.id, count=10_000)
     kinds = [kind for _, kind, _ in events]
     assert kinds[-1] == "end" and events[-1][2]["status"] == "passed"
-    lines = [data["line"] for _, kind, data in events if kind == "log"]
+    lines = [item["line"] for _, kind, data in events if kind == "log" for item in data["lines"]]
     assert "infer: predicted case1.txt" in lines
     import docker
 
