@@ -32,6 +32,7 @@ class BenchgateWorker(Worker):
         super().run_maintenance_tasks()
         from app.services.reaper import housekeeping
 
+        self._report_docker()
         try:
             report = housekeeping()
             if any(report.values()):
@@ -41,6 +42,20 @@ class BenchgateWorker(Worker):
             log.exception("housekeeping failed")
         finally:
             db.session.remove()
+
+    def _report_docker(self) -> None:
+        """Tell the health page whether this worker reaches its Docker engine."""
+        from app.services.queue import report_worker_docker
+        from workers.docker_runner import DockerRunner
+
+        with DockerRunner() as runner:
+            reachable = runner.ping()
+        if not reachable:
+            log.warning("this worker cannot reach its Docker engine")
+        try:
+            report_worker_docker(self.name, reachable, ttl_seconds=3 * HOUSEKEEPING_SECONDS + 60)
+        except Exception:
+            log.warning("could not report Docker reachability", exc_info=True)
 
     def _discard_stale_downloads(self) -> None:
         """Remove partial downloads left in the cache by a work horse that was killed."""

@@ -11,7 +11,7 @@ from app.extensions import db
 from app.models import User
 from app.services.accounts import AccountError, set_active, set_admin
 from app.services.health import health_report
-from app.services.queue import live_workers
+from app.services.queue import live_workers, worker_docker_status
 from app.services.queue_checks import latest_queue_checks, request_queue_check
 
 
@@ -97,9 +97,17 @@ def _worker_rows() -> list[dict]:
                 "last_heartbeat": worker.last_heartbeat,
                 "job": job,
                 "run_id": int(run_id) if run_id and run_id.isdigit() else None,
+                "docker": _worker_docker(worker.name),
             }
         )
     return rows
+
+
+def _worker_docker(name: str) -> bool | None:
+    try:
+        return worker_docker_status(name)
+    except RedisError:
+        return None
 
 
 def _queue_lengths() -> dict[str, int | None]:

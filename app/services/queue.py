@@ -39,3 +39,19 @@ def enqueue(
 def live_workers() -> list[Worker]:
     """Return the workers that have registered with Redis and not yet expired."""
     return Worker.all(connection=redis_client())
+
+
+def worker_docker_key(worker_name: str) -> str:
+    """Redis key where a worker says whether it reaches its Docker engine."""
+    return f"worker:{worker_name}:docker"
+
+
+def report_worker_docker(worker_name: str, reachable: bool, ttl_seconds: int) -> None:
+    """Record a worker's view of its Docker engine, for the health page."""
+    redis_client().set(worker_docker_key(worker_name), "1" if reachable else "0", ex=ttl_seconds)
+
+
+def worker_docker_status(worker_name: str) -> bool | None:
+    """True or False as the worker last reported, None when it has not said."""
+    value = redis_client().get(worker_docker_key(worker_name))
+    return None if value is None else value in (b"1", "1")

@@ -2,6 +2,7 @@
 
 from app.extensions import db
 from app.models import QueueCheck
+from app.services.queue import worker_docker_status
 from tests.conftest import post_form
 from tests.worker.helpers import run_burst_worker
 
@@ -32,3 +33,14 @@ def test_queue_check_with_redis_down_says_so_and_keeps_the_record(admin_client, 
     )
     assert "The queue could not be reached" in response.get_data(as_text=True)
     assert db.session.scalars(db.select(QueueCheck)).one().answered_at is None
+
+
+def test_worker_reports_whether_it_reaches_docker(app, config):
+    result = run_burst_worker(config)
+    assert result.returncode == 0, result.stderr
+    redis = app.extensions["redis"]
+    keys = redis.keys("worker:*:docker")
+    assert len(keys) == 1
+    name = keys[0].decode().split(":")[1]
+    assert worker_docker_status(name) is True
+    assert 0 < redis.ttl(keys[0]) <= 150
