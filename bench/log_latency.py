@@ -179,9 +179,7 @@ def sse_lines(out: Arrivals) -> list[Line]:
             )
             if fields.get("event") != "log":
                 continue
-            line = _numbered(fields["id"], json.loads(fields["data"]), arrival)
-            if line is not None:
-                lines.append(line)
+            lines.extend(_numbered(fields["id"], json.loads(fields["data"]), arrival))
     return lines
 
 
@@ -192,18 +190,21 @@ def xread_lines(out: Arrivals) -> list[Line]:
         for entry_id, fields in entries:
             if fields[b"type"] != b"log":
                 continue
-            line = _numbered(entry_id.decode(), json.loads(fields[b"data"]), arrival)
-            if line is not None:
-                lines.append(line)
+            lines.extend(_numbered(entry_id.decode(), json.loads(fields[b"data"]), arrival))
     return lines
 
 
-def _numbered(entry_id: str, data: dict[str, Any], arrival: float) -> Line | None:
-    match = LINE.match(data.get("line", ""))
-    if match is None:
-        return None
+def _numbered(entry_id: str, data: dict[str, Any], arrival: float) -> list[Line]:
+    """The numbered lines of one log event (a batch of lines, as the worker sends them)."""
     added = int(entry_id.split("-", 1)[0]) / 1000
-    return Line(int(match.group(1)), float(match.group(2)), data["t"], added, arrival)
+    found = []
+    for item in data.get("lines", []):
+        match = LINE.match(item.get("line", ""))
+        if match is not None:
+            found.append(
+                Line(int(match.group(1)), float(match.group(2)), item["t"], added, arrival)
+            )
+    return found
 
 
 def integrity(lines: list[Line], expected: int) -> dict[str, int]:

@@ -135,3 +135,26 @@ def last_lines(text: str | None, count: int) -> tuple[list[str], int]:
         return [], 0
     lines = text.splitlines()
     return lines[-count:], len(lines)
+
+
+SLOT_WORDS = {"data_preparator": "Data preparator", "model": "Model", "evaluator": "Evaluator"}
+FILE_WORDS = {
+    "config": "configuration file",
+    "parameters": "parameters file",
+    "additional_files": "additional-files archive",
+}
+
+
+@bp.app_template_filter("hash_label")
+def hash_label(key: str) -> str:
+    """Name a recorded hash in words: 'model.config' -> 'Model: configuration file'."""
+    if key == "demo":
+        return "Demo dataset archive"
+    slot, _, kind = key.partition(".")
+    return f"{SLOT_WORDS.get(slot, slot)}: {FILE_WORDS.get(kind, kind)}"
+
+
+@bp.app_template_filter("slot_label")
+def slot_label(slot: str) -> str:
+    """Name a container slot in words."""
+    return SLOT_WORDS.get(slot, slot)

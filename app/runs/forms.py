@@ -93,7 +93,8 @@ def usable_containers(user: User, role: ContainerRole | None = None) -> list[Con
 def container_label(container: Container, user: User) -> str:
     """How a container reads in the drop-down list."""
     if container.owner_id == user.id:
-        return f"{container.name} ({container.state.value})"
+        state = "operational" if container.is_operational else "in development"
+        return f"{container.name} ({state})"
     return f"{container.name} (by {container.owner.display_name})"
 
 

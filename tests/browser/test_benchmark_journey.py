@@ -68,7 +68,7 @@ def test_member_publishes_a_benchmark_that_an_administrator_reviews(
     ):
         page.locator(f"input[name='{slot}-source'][value='registered']").check()
         page.locator(f"select[name='{slot}-container']").select_option(
-            label=f"{name} (development)"
+            label=f"{name} (in development)"
         )
     page.locator("#demo_url").fill(links["demo"])
     page.get_by_role("button", name="Start the test").click()
