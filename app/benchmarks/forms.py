@@ -13,12 +13,10 @@ from wtforms import (
     TextAreaField,
     URLField,
 )
-from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length
 
-from app.containers.forms import link_validators, sha256_field, strip
-from app.models import Container, ContainerRole, User
-from app.services.benchmark_checks import usable_containers
+from app.containers.forms import container_choices, link_validators, sha256_field, strip
+from app.models import ContainerRole, User
 
 # The container fields, the role each takes, and how the form explains them.
 CONTAINER_FIELDS = {
@@ -37,28 +35,6 @@ def container_field(label: str, description: str) -> SelectField:
         validators=[InputRequired("Choose one of the containers in the list.")],
         description=description,
     )
-
-
-def container_choices(user: User, role: ContainerRole) -> list[SelectChoice]:
-    """The containers user may choose, grouped: their own first, then others' operational ones."""
-    containers = usable_containers(user, role)
-    own = [c for c in containers if c.owner_id == user.id]
-    shared = [c for c in containers if c.owner_id != user.id]
-    return (
-        [SelectChoice("", "Choose…")]
-        + [SelectChoice(str(c.id), _label(c, user), optgroup="Yours") for c in own]
-        + [
-            SelectChoice(str(c.id), _label(c, user), optgroup="Operational, shared by others")
-            for c in shared
-        ]
-    )
-
-
-def _label(container: Container, user: User) -> str:
-    if container.owner_id == user.id:
-        state = "operational" if container.is_operational else "in development"
-        return f"{container.name} ({state})"
-    return f"{container.name} (by {container.owner.display_name})"
 
 
 class BenchmarkForm(FlaskForm):
@@ -131,7 +107,7 @@ class BenchmarkForm(FlaskForm):
         """Build the form with the containers this member may choose."""
         form = cls(**kwargs)
         for key, role in CONTAINER_FIELDS.items():
-            form[key].choices = container_choices(user, role)
+            form[key].choices = container_choices(user, role, "Choose…")
         return form
 
 

@@ -14,7 +14,8 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import URL, InputRequired, Length, Optional, Regexp, ValidationError
 
-from app.models import ContainerRole
+from app.models import Container, ContainerRole, User
+from app.services.containers import usable_containers
 from workers.container_config import is_valid_digest
 from workers.fetch import FetchError, check_link
 
@@ -214,3 +215,28 @@ class CatalogueFilterForm(Form):
             return ContainerRole(self.role.data) if self.role.data else None
         except ValueError:
             return None
+
+
+def container_label(container: Container, user: User) -> str:
+    """How a container reads in a drop-down list of containers."""
+    if container.owner_id == user.id:
+        state = "operational" if container.is_operational else "in development"
+        return f"{container.name} ({state})"
+    return f"{container.name} (by {container.owner.display_name})"
+
+
+def container_choices(user: User, role: ContainerRole, prompt: str) -> list[SelectChoice]:
+    """The containers of a role user may pick: their own first, then others' operational ones."""
+    containers = usable_containers(user, role)
+    own = [c for c in containers if c.owner_id == user.id]
+    shared = [c for c in containers if c.owner_id != user.id]
+    return (
+        [SelectChoice("", prompt)]
+        + [SelectChoice(str(c.id), container_label(c, user), optgroup="Yours") for c in own]
+        + [
+            SelectChoice(
+                str(c.id), container_label(c, user), optgroup="Operational, shared by others"
+            )
+            for c in shared
+        ]
+    )

@@ -7,7 +7,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask_wtf import FlaskForm
-from sqlalchemy import or_, select
 from wtforms import (
     Form,
     FormField,
@@ -19,9 +18,11 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
+from app.containers.forms import container_choices
 from app.extensions import db
-from app.models import Container, ContainerRole, ContainerState, User
+from app.models import Container, ContainerRole, User
 from app.models.run import SLOTS
+from app.services.containers import usable_containers
 
 SHA256_RE = re.compile(r"^[0-9a-fA-F]{64}$")
 SLOT_ROLES = {
@@ -77,30 +78,6 @@ class NeededWhenChosen:
 
     def __call__(self, form: Any, field: Any) -> None:
         return None
-
-
-def usable_containers(user: User, role: ContainerRole | None = None) -> list[Container]:
-    """The valid containers user may test: their own, and operational ones of others."""
-    query = select(Container).where(
-        Container.is_valid.is_(True),
-        or_(Container.owner_id == user.id, Container.state == ContainerState.OPERATIONAL),
-    )
-    if role is not None:
-        query = query.where(Container.role == role)
-    return list(db.session.scalars(query.order_by(Container.name_key, Container.id)))
-
-
-def container_label(container: Container, user: User) -> str:
-    """How a container reads in the drop-down list."""
-    if container.owner_id == user.id:
-        state = "operational" if container.is_operational else "in development"
-        return f"{container.name} ({state})"
-    return f"{container.name} (by {container.owner.display_name})"
-
-
-def container_group(container: Container, user: User) -> str:
-    """The part of the drop-down list a container appears in."""
-    return "Yours" if container.owner_id == user.id else "Operational, shared by others"
 
 
 class SlotForm(Form):
@@ -247,19 +224,17 @@ class WorkflowTestForm(FlaskForm):
         super().__init__(*args, **kwargs)
         for slot in SLOTS:
             sub = getattr(self, slot).form
-            containers = usable_containers(user, SLOT_ROLES[slot])
             sub.slot = slot
             sub.user = user
-            sub.choices_by_id = {str(c.id): c for c in containers}
+            sub.choices_by_id = {str(c.id): c for c in usable_containers(user, SLOT_ROLES[slot])}
             sub.container.description = (
                 f"The {SLOT_NAMES[slot]}s you registered, and the operational ones that other "
                 "members share."
             )
-            sub.container.choices = [SelectChoice("", f"Choose {A_SLOT[slot]}…")] + [
-                SelectChoice(str(c.id), container_label(c, user), optgroup=container_group(c, user))
-                for c in containers
-            ]
-            if not containers and not self.is_submitted():
+            sub.container.choices = container_choices(
+                user, SLOT_ROLES[slot], f"Choose {A_SLOT[slot]}…"
+            )
+            if not sub.choices_by_id and not self.is_submitted():
                 sub.source.data = "links"  # nothing to pick from: start on the links
 
     def slots(self) -> dict[str, dict[str, Any]]:

@@ -6,10 +6,10 @@ from collections.abc import Collection, Mapping
 from typing import Protocol
 
 from flask import current_app
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Benchmark, Container, ContainerRole, ContainerState, User
+from app.models import Benchmark, Container, ContainerRole, User
 from app.services.fetching import fetch_policy
 from workers.fetch import FetchError, probe
 
@@ -41,16 +41,6 @@ class CheckedFields(Protocol):
     prep_id: int | None
     model_id: int | None
     evaluator_id: int | None
-
-
-def usable_containers(user: User, role: ContainerRole) -> list[Container]:
-    """The valid containers of a role user may put in a benchmark: own ones, operational others."""
-    query = select(Container).where(
-        Container.role == role,
-        Container.is_valid.is_(True),
-        or_(Container.owner_id == user.id, Container.state == ContainerState.OPERATIONAL),
-    )
-    return list(db.session.scalars(query.order_by(Container.name_key, Container.id)))
 
 
 def check_fields(data: CheckedFields, user: User, *, current: Benchmark | None) -> None:

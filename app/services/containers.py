@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
@@ -302,3 +302,14 @@ def _commit_or_refuse(links: ContainerLinks) -> None:
         raise ContainerError(
             {"name": [f"The name “{links.name.strip()}” was just taken. Choose another one."]}
         ) from None
+
+
+def usable_containers(user: User, role: ContainerRole | None = None) -> list[Container]:
+    """The valid containers user may test or put in a benchmark: own, and others' operational."""
+    query = select(Container).where(
+        Container.is_valid.is_(True),
+        or_(Container.owner_id == user.id, Container.state == ContainerState.OPERATIONAL),
+    )
+    if role is not None:
+        query = query.where(Container.role == role)
+    return list(db.session.scalars(query.order_by(Container.name_key, Container.id)))
