@@ -8,6 +8,8 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import ContainerRole, Run, RunStatus, StepStatus
 from app.runs.display import flatten, format_duration, slot_summary
+from app.services.queue import get_queue
+from app.services.reaper import housekeeping
 from tests.conftest import post_form, sign_in
 from tests.factories import make_user
 from tests.web.run_helpers import (
@@ -182,8 +184,9 @@ def test_the_option_not_chosen_is_ignored(member_client, member):
     assert db.session.scalar(select(Run)).model_id == model.id
 
 
-def test_with_redis_down_the_run_is_kept_and_its_page_says_it_waits(member_client, app):
+def test_with_redis_down_the_run_is_kept_then_queued_when_redis_is_back(member_client, app):
     redis = app.extensions["redis"]
+    real_port = redis.connection_pool.connection_kwargs["port"]
     redis.connection_pool.connection_kwargs["port"] = 1  # nothing listens there
     redis.connection_pool.disconnect()
     response = post_form(member_client, NEW, by_links(), follow_redirects=True)
@@ -192,6 +195,15 @@ def test_with_redis_down_the_run_is_kept_and_its_page_says_it_waits(member_clien
     assert run.status == RunStatus.QUEUED and not run.dispatched
     assert "the queue cannot be reached right now" in body
     assert "waiting for the queue to come back" in body
+
+    # Redis comes back: the workers' housekeeping sends the run to the queue.
+    redis.connection_pool.connection_kwargs["port"] = real_port
+    redis.connection_pool.reset()  # drop the connections made for the dead port
+    report = housekeeping(containers=False)
+    assert report["dispatched"] == 1, report
+    db.session.refresh(run)
+    assert run.dispatched and run.status == RunStatus.QUEUED
+    assert get_queue().get_job_ids() == [f"run-{run.id}"]
 
 
 def test_form_without_csrf_token_gives_400(member_client):
