@@ -79,10 +79,19 @@ def freeze_own_containers(benchmark: Benchmark, by: User) -> list[Container]:
     and commits on its own, while this happens inside the administrator's approval.
     """
     frozen = []
-    for container in (benchmark.prep, benchmark.model, benchmark.evaluator):
+    digests = (benchmark.run.digests if benchmark.run else None) or {}
+    slots = {
+        "data_preparator": benchmark.prep,
+        "model": benchmark.model,
+        "evaluator": benchmark.evaluator,
+    }
+    for slot, container in slots.items():
         mine = container.owner_id == benchmark.owner_id
         if mine and container.is_valid and not container.is_operational:
             container.state = ContainerState.OPERATIONAL
+            # Frozen with the image the administrator reviewed, not an older pin.
+            if digests.get(slot) and not container.digest_given:
+                container.image_digest = digests[slot]
             record_event(
                 by, "make_operational", container, f"benchmark “{benchmark.name}” approved"
             )

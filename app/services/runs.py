@@ -324,14 +324,19 @@ def finish_run(run_id: int, status: RunStatus, **fields: Any) -> Run:
 
 
 def _record_evidence_on_containers(run: Run) -> None:
-    """Pin digests and additional-files hashes learned by a passing run on its containers."""
+    """Pin digests and additional-files hashes learned by a passing run on its containers.
+
+    A container in development follows its image: each passing test pins the digest it used,
+    unless the owner gave one. An operational container keeps its pin.
+    """
     for slot, spec in run.inputs["slots"].items():
         container_id = spec.get("container_id")
         if container_id is None:
             continue
         container = db.session.get(Container, container_id)
         digest = (run.digests or {}).get(slot)
-        if digest and not container.image_digest:
+        repin = not container.is_operational and not container.digest_given
+        if digest and (not container.image_digest or repin):
             container.image_digest = digest
         files_hash = (run.hashes or {}).get(f"{slot}.additional_files")
         if files_hash and container.additional_files_url and not container.additional_files_sha256:
