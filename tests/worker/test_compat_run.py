@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 
 from app.extensions import db
@@ -10,6 +12,7 @@ from app.services.run_events import read_events
 from app.services.run_labels import run_labels
 from app.services.runs import create_run, slot_from_links
 from tests.worker.helpers import run_burst_worker
+from tests.worker.trio import DEMO_CASES
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -20,6 +23,18 @@ def _trio_slots(trio: dict[str, str]) -> dict:
         "model": slot_from_links(trio["model"]),
         "evaluator": slot_from_links(trio["evaluator"]),
     }
+
+
+def expected_prepared_uid(cases: dict[str, tuple[int, str]]) -> str:
+    """MedPerf's identity of the prepared demo data, worked out by hand for the toy preparator.
+
+    It writes each case's value and label on a line of its own; the identity is the SHA-256 of
+    the sorted hex SHA-256s of every prepared file, concatenated.
+    """
+    files = [f"{value}\n".encode() for value, _ in cases.values()]
+    files += [f"{label}\n".encode() for _, label in cases.values()]
+    hashes = sorted(hashlib.sha256(data).hexdigest() for data in files)
+    return hashlib.sha256("".join(hashes).encode()).hexdigest()
 
 
 def _reload(run_id: int) -> Run:
@@ -44,7 +59,7 @@ def test_passing_trio_through_a_real_worker_records_results_and_evidence(
     )
     assert run.results == {"accuracy": 0.75, "cases": 4, "correct": 3}
     assert run.statistics == {"cases": 4, "positive": 2, "negative": 2, "mean_value": 61.25}
-    assert len(run.prepared_data_uid) == 64
+    assert run.prepared_data_uid == expected_prepared_uid(DEMO_CASES)
     assert set(run.digests) == {"data_preparator", "model", "evaluator"}
     assert all(d.startswith("sha256:") for d in run.digests.values())
     assert {
