@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -96,6 +97,25 @@ def redis_server_flush(server: RedisServer) -> None:
     client = Redis.from_url(server.url)
     client.flushall()
     client.close()
+
+
+@contextmanager
+def own_app(settings: dict) -> Iterator:
+    """An extra app for one test, whose database connections and Redis clients are closed after.
+
+    Left open, a PostgreSQL connection is closed by the garbage collector during some later
+    test, whose run then fails on the ResourceWarning.
+    """
+    extra = create_app(settings)
+    try:
+        yield extra
+    finally:
+        with extra.app_context():
+            db.engine.dispose()
+        for key in ("redis", "redis_stream"):
+            client = extra.extensions.get(key)
+            if client is not None:
+                client.close()
 
 
 @pytest.fixture

@@ -33,7 +33,8 @@ def docker_ok() -> bool:
     from workers.docker_runner import DockerRunner  # imported late: the web app may lack Docker
 
     try:
-        return DockerRunner().ping()
+        with DockerRunner() as runner:
+            return runner.ping()
     except Exception:
         return False
 

@@ -3,6 +3,7 @@
 import pytest
 
 from app import create_app
+from tests.conftest import own_app
 from tests.support.services import RedisServer
 
 
@@ -20,8 +21,7 @@ def test_healthz_reports_everything_reachable(client, app):
 def test_healthz_answers_503_when_redis_stops(config, tmp_path):
     server = RedisServer(tmp_path / "own-redis").start()
     try:
-        app = create_app({**config, "REDIS_URL": server.url})
-        with app.test_client() as client:
+        with own_app({**config, "REDIS_URL": server.url}) as app, app.test_client() as client:
             assert client.get("/healthz").status_code == 200
             server.stop()
             response = client.get("/healthz")
@@ -36,8 +36,7 @@ def test_healthz_answers_503_when_redis_stops(config, tmp_path):
 
 def test_healthz_answers_503_when_the_database_is_unreachable(config, tmp_path):
     broken = {**config, "DATABASE_URL": f"sqlite:///{tmp_path}/missing-folder/x/db.sqlite"}
-    app = create_app(broken)
-    with app.test_client() as client:
+    with own_app(broken) as app, app.test_client() as client:
         response = client.get("/healthz")
     assert response.status_code == 503
     assert response.get_json()["database"] is False
