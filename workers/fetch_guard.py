@@ -32,6 +32,10 @@ class HashMismatch(FetchError):
     """The file arrived whole but is not the one its expected hash names."""
 
 
+class AddressRefused(FetchError):
+    """The link's server is at a loopback, private, link-local or otherwise refused address."""
+
+
 def system_resolver(host: str, port: int) -> list[str]:
     """Resolve host with the operating system's resolver into IP address strings."""
     try:
@@ -138,7 +142,7 @@ def checked_addresses(host: str, port: int, policy: FetchPolicy) -> list[IPAddre
     addresses = [ipaddress.ip_address(item) for item in resolved]
     for address in addresses:
         if not is_public_address(address) and not policy.exempts(name, address):
-            raise FetchError(_refusal_message(_normalise_name(name), address))
+            raise AddressRefused(_refusal_message(_normalise_name(name), address))
     return addresses
 
 

@@ -6,6 +6,7 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
+from flask import current_app
 from flask_wtf import FlaskForm
 from wtforms import (
     Form,
@@ -23,6 +24,7 @@ from app.extensions import db
 from app.models import Container, ContainerRole, User
 from app.models.run import SLOTS
 from app.services.containers import usable_containers
+from app.services.fetching import link_address_problem
 
 SHA256_RE = re.compile(r"^[0-9a-fA-F]{64}$")
 SLOT_ROLES = {
@@ -57,12 +59,15 @@ def is_http_url(value: str) -> bool:
 
 
 def demo_link(form: Any, field: Any) -> None:
-    """Refuse a demo dataset link that is not http:// or https://."""
+    """Refuse a demo dataset link that is not http:// or https://, or not allowed."""
     if field.data and not is_http_url(field.data):
         raise ValidationError(
             "Enter a link that starts with http:// or https://, "
             "e.g. https://example.org/chest/demo_data.tar.gz."
         )
+    problem = field.data and link_address_problem(field.data, current_app.config)
+    if problem:
+        raise ValidationError(problem)
 
 
 def sha256(form: Any, field: Any) -> None:
@@ -149,8 +154,15 @@ class SlotForm(Form):
                 )
                 ok = False
             for field in (self.config_url, self.parameters_url, self.additional_files_url):
-                if field.data and not is_http_url(field.data):
-                    field.errors.append(URL_MESSAGE)
+                if not field.data:
+                    continue
+                problem = (
+                    URL_MESSAGE
+                    if not is_http_url(field.data)
+                    else link_address_problem(field.data, current_app.config)
+                )
+                if problem:
+                    field.errors.append(problem)
                     ok = False
             return ok
         return self._validate_container()

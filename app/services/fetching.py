@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
-from workers.fetch import FetchPolicy, fetch_bytes, probe
+from workers.fetch import FetchError, FetchPolicy, checked_addresses, fetch_bytes, probe
+from workers.fetch_guard import AddressRefused
 
 
 def fetch_policy(config: Mapping[str, Any]) -> FetchPolicy:
@@ -59,3 +61,22 @@ def probe_additional_files(url: str, config: Mapping[str, Any]) -> None:
         FetchError: unreachable, refused, or larger than MAX_ADDITIONAL_FILES_BYTES.
     """
     probe(url, policy=fetch_policy(config), max_bytes=int(config["MAX_ADDITIONAL_FILES_BYTES"]))
+
+
+def link_address_problem(url: str, config: Mapping[str, Any]) -> str | None:
+    """Say why a link's server may not be used (a refused address), or None.
+
+    The same check runs again on every connection the worker makes, redirects included;
+    doing it here lets the form say so before anything is queued. A name this server cannot
+    resolve is left to the worker, which may sit on another network.
+    """
+    parts = urlsplit(url)
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        checked_addresses(parts.hostname or "", port, fetch_policy(config))
+    except AddressRefused as error:
+        text = str(error)
+        return text[:1].upper() + text[1:] + "."
+    except (FetchError, ValueError):
+        return None
+    return None

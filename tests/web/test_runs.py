@@ -138,6 +138,22 @@ def test_links_start_an_ad_hoc_run_with_lower_cased_hashes(member_client, member
     assert run.demo_sha256 == HASH and run.prep_id is None
 
 
+def test_links_to_private_addresses_are_refused_in_the_form(member_client):
+    data = by_links(
+        **{
+            "model-config_url": "http://10.0.0.1/model.yaml",
+            "evaluator-parameters_url": "http://169.254.169.254/latest/meta-data/",
+            "demo_url": "http://192.168.1.1/demo.tar.gz",
+        }
+    )
+    response = post_form(member_client, NEW, data)
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200
+    for field in ("model-config_url", "evaluator-parameters_url", "demo_url"):
+        assert "this address is not allowed" in error_of(body, field).lower()
+    assert run_count() == 0
+
+
 def test_bad_links_and_hashes_are_explained_next_to_their_fields_and_kept(member_client):
     data = by_links(
         **{
