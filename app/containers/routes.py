@@ -16,7 +16,7 @@ from app.containers.forms import (
 from app.extensions import db
 from app.models import Container
 from app.services.audit import events_for
-from app.services.container_catalogue import catalogue_query, describe_config, parameters_yaml
+from app.services.container_catalogue import catalogue_page, describe_config, parameters_yaml
 from app.services.containers import (
     FORM,
     REHOSTABLE,
@@ -47,12 +47,12 @@ def _show_errors(form, error: ContainerError) -> None:
 @login_required
 def index():
     filters = CatalogueFilterForm(request.args)
-    query = catalogue_query(
+    page = catalogue_page(
         role=filters.selected_role(),
         owner=current_user if filters.mine.data else None,
         search=filters.q.data,
+        per_page=current_app.config["PAGE_SIZE"],
     )
-    page = db.paginate(query, per_page=current_app.config["PAGE_SIZE"], error_out=False)
     args = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_template("containers/index.html", page=page, filters=filters, args=args)
 

@@ -44,6 +44,9 @@ class Container(db.Model):
 
     owner = relationship("User", lazy="joined")
 
+    # The catalogue pages through ids in name order, filtered by role, from this index alone.
+    __table_args__ = (db.Index("ix_containers_catalogue", "name_key", "id", "role"),)
+
     @property
     def is_operational(self) -> bool:
         return self.state == ContainerState.OPERATIONAL
