@@ -151,3 +151,22 @@ def test_unknown_page_gives_a_friendly_404(client, app):
     response = client.get("/no/such/page")
     assert response.status_code == 404
     assert "Page not found" in response.get_data(as_text=True)
+
+
+def test_admin_makes_a_member_admin_then_removes_it_but_not_their_own(admin_client, admin, member):
+    post_form(admin_client, f"/admin/users/{member.id}/admin", {"value": "1"}, page="/admin/users")
+    db.session.refresh(member)
+    assert member.is_admin is True
+    post_form(admin_client, f"/admin/users/{member.id}/admin", {"value": "0"}, page="/admin/users")
+    db.session.refresh(member)
+    assert member.is_admin is False
+    response = post_form(
+        admin_client,
+        f"/admin/users/{admin.id}/admin",
+        {"value": "0"},
+        page="/admin/users",
+        follow_redirects=True,
+    )
+    assert "You cannot remove your own administrator rights." in response.get_data(as_text=True)
+    db.session.refresh(admin)
+    assert admin.is_admin is True
