@@ -45,6 +45,9 @@ def configure(app: Flask, test_config: dict[str, Any] | None) -> None:
     if not app.config["WORK_DIR"]:
         app.config["WORK_DIR"] = str(Path(app.instance_path) / "work")
     production = not (app.debug or app.testing)
+    secure = str(app.config["COOKIES_SECURE"]).lower()
+    secure_cookies = production if secure == "auto" else secure in ("1", "true", "yes", "on")
+    app.config["SESSION_COOKIE_SECURE"] = app.config["REMEMBER_COOKIE_SECURE"] = secure_cookies
     if production and app.config["SECRET_KEY"] == DEFAULT_SECRET_KEY:
         raise RuntimeError(
             "Benchgate refuses to start with the default SECRET_KEY. Set the SECRET_KEY "
@@ -93,7 +96,7 @@ def queue_names(setting: str) -> list[str]:
 
 def register_blueprints(app: Flask) -> None:
     """Attach each area of the portal."""
-    from app import admin, auth, benchmarks, containers, main, notifications, review, runs
+    from app import admin, auth, benchmarks, containers, joins, main, notifications, review, runs
 
     app.register_blueprint(main.bp)
     app.register_blueprint(auth.bp)
@@ -101,6 +104,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(containers.bp)
     app.register_blueprint(runs.bp)
     app.register_blueprint(benchmarks.bp)
+    app.register_blueprint(joins.bp)
     app.register_blueprint(review.bp)
     app.register_blueprint(notifications.bp)
 

@@ -47,7 +47,9 @@ class Config:
     # Web
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
-    SESSION_COOKIE_SECURE = False  # set True behind HTTPS (production)
+    # "auto": Secure cookies in production (not debug, not testing); set 0 to serve plain HTTP.
+    COOKIES_SECURE = "auto"
+    SESSION_COOKIE_SECURE = False
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_SECURE = False

@@ -46,3 +46,13 @@ def test_production_start_with_default_secret_key_refuses(config):
     settings = {**config, "TESTING": False, "SECRET_KEY": "change-me"}
     with pytest.raises(RuntimeError, match="refuses to start with the default SECRET_KEY"):
         create_app(settings)
+
+
+def test_production_start_sends_secure_cookies_unless_told_otherwise(config):
+    production = {**config, "TESTING": False, "SECRET_KEY": "a-long-random-value"}
+    with own_app(production) as app:
+        assert app.config["SESSION_COOKIE_SECURE"] and app.config["REMEMBER_COOKIE_SECURE"]
+    with own_app({**production, "COOKIES_SECURE": "0"}) as app:
+        assert not app.config["SESSION_COOKIE_SECURE"]
+    with own_app(config) as app:  # tests and development: plain HTTP
+        assert not app.config["SESSION_COOKIE_SECURE"]

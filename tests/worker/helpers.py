@@ -22,6 +22,7 @@ def worker_env(config: dict) -> dict[str, str]:
         WORK_DIR=config["WORK_DIR"],
         FETCH_ALLOWED_HOSTS=config.get("FETCH_ALLOWED_HOSTS", ""),
         PYTHONUNBUFFERED="1",
+        COOKIES_SECURE="0",  # servers started for tests speak plain HTTP
     )
     for key, value in config.items():
         if key.startswith(("CONTAINER_", "MAX_", "IMAGE_", "KEEP_")):
