@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -11,6 +11,11 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.database import enum_type, utcnow
 from app.extensions import db
 from app.models.enums import BenchmarkStatus
+
+if TYPE_CHECKING:
+    from app.models.container import Container
+    from app.models.run import Run
+    from app.models.user import User
 
 
 class Benchmark(db.Model):
@@ -42,11 +47,11 @@ class Benchmark(db.Model):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     submitted_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
-    owner = relationship("User", lazy="joined")
-    prep = relationship("Container", foreign_keys=[prep_id])
-    model = relationship("Container", foreign_keys=[model_id])
-    evaluator = relationship("Container", foreign_keys=[evaluator_id])
-    run = relationship("Run", foreign_keys=[run_id], post_update=True)
+    owner: Mapped[User] = relationship("User", lazy="joined")
+    prep: Mapped[Container] = relationship("Container", foreign_keys=[prep_id])
+    model: Mapped[Container] = relationship("Container", foreign_keys=[model_id])
+    evaluator: Mapped[Container] = relationship("Container", foreign_keys=[evaluator_id])
+    run: Mapped[Run | None] = relationship("Run", foreign_keys=[run_id], post_update=True)
 
 
 class AuditEvent(db.Model):
@@ -62,7 +67,7 @@ class AuditEvent(db.Model):
     reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    actor = relationship("User", lazy="joined")
+    actor: Mapped[User | None] = relationship("User", lazy="joined")
 
     __table_args__ = (db.Index("ix_audit_subject", "subject_type", "subject_id"),)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -11,6 +11,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.database import enum_type, utcnow
 from app.extensions import db
 from app.models.enums import ContainerRole, ContainerState
+
+if TYPE_CHECKING:
+    from app.models.user import User
 
 
 class Container(db.Model):
@@ -42,7 +45,7 @@ class Container(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
-    owner = relationship("User", lazy="joined")
+    owner: Mapped[User] = relationship("User", lazy="joined")
 
     # The catalogue pages through ids in name order, filtered by role, from this index alone.
     __table_args__ = (db.Index("ix_containers_catalogue", "name_key", "id", "role"),)

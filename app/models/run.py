@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -11,6 +11,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.database import enum_type, utcnow
 from app.extensions import db
 from app.models.enums import RunKind, RunStatus, StepStatus
+
+if TYPE_CHECKING:
+    from app.models.container import Container
+    from app.models.user import User
 
 SLOTS = ("data_preparator", "model", "evaluator")
 
@@ -59,10 +63,10 @@ class Run(db.Model):
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
 
-    requester = relationship("User", lazy="joined")
-    prep = relationship("Container", foreign_keys=[prep_id])
-    model = relationship("Container", foreign_keys=[model_id])
-    evaluator = relationship("Container", foreign_keys=[evaluator_id])
+    requester: Mapped[User] = relationship("User", lazy="joined")
+    prep: Mapped[Container | None] = relationship("Container", foreign_keys=[prep_id])
+    model: Mapped[Container | None] = relationship("Container", foreign_keys=[model_id])
+    evaluator: Mapped[Container | None] = relationship("Container", foreign_keys=[evaluator_id])
     steps: Mapped[list[RunStep]] = relationship(
         back_populates="run", order_by="RunStep.position", cascade="all, delete-orphan"
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import current_app
 from redis import Redis
 from rq import Queue, Worker
+from rq.serializers import JSONSerializer
 
 
 def redis_client() -> Redis:
@@ -38,7 +39,7 @@ def enqueue(
 
 def live_workers() -> list[Worker]:
     """Return the workers that have registered with Redis and not yet expired."""
-    return Worker.all(connection=redis_client())
+    return Worker.all(connection=redis_client(), serializer=JSONSerializer)
 
 
 def worker_docker_key(worker_name: str) -> str:

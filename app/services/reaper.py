@@ -11,6 +11,7 @@ from flask import current_app
 from redis.exceptions import RedisError
 from rq import Worker
 from rq.job import Job
+from rq.serializers import JSONSerializer
 from sqlalchemy import select
 
 from app.extensions import db
@@ -60,7 +61,7 @@ def _worker_dead(worker: Worker | None, run: Run) -> bool:
 def reap_dead_runs() -> list[int]:
     """End as `error` every running run whose worker is gone; return their ids."""
     redis = redis_client()
-    workers = {w.name: w for w in Worker.all(connection=redis)}
+    workers = {w.name: w for w in Worker.all(connection=redis, serializer=JSONSerializer)}
     reaped = []
     running = db.session.scalars(select(Run).where(Run.status == RunStatus.RUNNING)).all()
     for run in running:
