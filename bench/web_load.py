@@ -1,0 +1,494 @@
+"""Benchmark: the list pages under concurrent load on a PostgreSQL database of realistic size.
+
+Run from the project root:  python bench/web_load.py [--seconds 15] [--clients 16]
+
+It creates a PostgreSQL database of its own on the local server, migrates it, seeds a tenth
+of the data, counts the SQL queries of each page in-process, seeds the rest, counts again,
+then serves the app with gunicorn (gthread) and a private redis-server and sends 16 signed-in
+clients at one page after another. Everything it starts is stopped by pid, and the database
+is dropped at the end. Traffic goes only to loopback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import secrets
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg
+import requests
+from sqlalchemy import event
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# Run as `python bench/web_load.py`, only bench/ is on the path: app/ and tests/ must be too.
+if str(PROJECT_ROOT) not in sys.path:
+    sys.path.insert(0, str(PROJECT_ROOT))
+
+from _seed import ADMIN_ID, MEMBER_ID, PASSWORD, Seeder  # noqa: E402
+
+from app import create_app  # noqa: E402
+from app.extensions import db  # noqa: E402
+from tests.support.services import RedisServer, free_port, wait_until  # noqa: E402
+
+TARGET_P95_MS = 50.0
+SMALL_FRACTION = 0.1
+CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of the load: a name for the table, its path, and who opens it."""
+
+    name: str
+    path: str
+    admin: bool = False
+
+
+def pages(benchmark_id: int) -> list[Page]:
+    """The pages under test; benchmark_id is an approved benchmark with a history."""
+    return [
+        Page("containers p1", "/containers/"),
+        Page("containers p200", "/containers/?page=200"),
+        Page("containers role+q", "/containers/?role=model&q=chest"),
+        Page("review queue", "/admin/review/", admin=True),
+        Page("runs (member)", "/runs/"),
+        Page("runs all (admin)", "/runs/?all=1", admin=True),
+        Page("benchmark page", f"/benchmarks/{benchmark_id}"),
+        Page("benchmarks", "/benchmarks/"),
+    ]
+
+
+@dataclass
+class Measured:
+    """What one page got: query counts per data size, service time, and the load's latencies."""
+
+    queries: dict[str, int] = field(default_factory=dict)
+    service_ms: float = 0.0
+    latencies_ms: list[float] = field(default_factory=list)
+    errors: int = 0
+    seconds: float = 0.0
+    cpu_ms: dict[str, float] = field(default_factory=dict)  # per request, by consumer
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    """Return the nearest-rank percentile (fraction in 0..1) of values."""
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), round(fraction * len(ordered) + 0.5)))
+    return ordered[rank - 1]
+
+
+# The database
+
+
+@contextmanager
+def private_database() -> Iterator[str]:
+    """Create a database of our own on the local server; yield its name; drop it at the end."""
+    name = f"benchgate_load_{secrets.token_hex(4)}"
+    with psycopg.connect("dbname=postgres", autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name}")
+    try:
+        yield name
+    finally:
+        with psycopg.connect("dbname=postgres", autocommit=True) as admin:
+            # FORCE ends the sessions gunicorn may still hold: all of them on this database only.
+            admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def migrate(env: dict[str, str]) -> None:
+    """Build the schema the way production does: `flask db upgrade`."""
+    done = subprocess.run(
+        [sys.executable, "-m", "flask", "db", "upgrade"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        raise RuntimeError("flask db upgrade failed:\n" + done.stderr[-3000:])
+
+
+def first_approved_benchmark(dbname: str) -> int:
+    """Return the id of the first approved benchmark (it exists at both data sizes)."""
+    with psycopg.connect(f"dbname={dbname}") as conn:
+        row = conn.execute("SELECT min(id) FROM benchmarks WHERE status = 'approved'").fetchone()
+    return row[0]
+
+
+# Counting queries in-process
+
+
+def count_queries(config: dict, page_list: list[Page], label: str, out: dict[str, Measured]):
+    """Open each page with the Flask test client and count the SQL statements it sends."""
+    app = create_app(config)
+    with app.app_context():
+        engine = db.engine
+    counter = {"n": 0}
+
+    def on_execute(*_args: object) -> None:
+        counter["n"] += 1
+
+    # No app context stays pushed around the requests: each request gets its own, as under
+    # gunicorn, so neither the session's identity map nor `g` carries over between them.
+    event.listen(engine, "before_cursor_execute", on_execute)
+    try:
+        for page in page_list:
+            client = app.test_client()
+            with client.session_transaction() as session:
+                session["_user_id"] = str(ADMIN_ID if page.admin else MEMBER_ID)
+                session["_fresh"] = True
+            client.get(page.path)  # warms caches that a long-running server has warm
+            counter["n"] = 0
+            answer = client.get(page.path)
+            if answer.status_code != 200:
+                raise RuntimeError(f"{page.path} answered {answer.status_code} in-process")
+            out[page.name].queries[label] = counter["n"]
+            timings = []
+            for _ in range(5):
+                started = time.perf_counter()
+                client.get(page.path)
+                timings.append((time.perf_counter() - started) * 1000)
+            out[page.name].service_ms = statistics.median(timings)
+    finally:
+        event.remove(engine, "before_cursor_execute", on_execute)
+        engine.dispose()
+        app.extensions["redis"].close()
+
+
+# Serving
+
+
+def start_gunicorn(env: dict[str, str], workers: int, threads: int, log: Path) -> tuple:
+    """Start gunicorn (gthread) on a free loopback port; return the process and its link."""
+    port = free_port()
+    command = f"-m gunicorn -k gthread --workers {workers} --threads {threads}".split()
+    with open(log, "w") as out:
+        process = subprocess.Popen(
+            [sys.executable, *command, "--bind", f"127.0.0.1:{port}", "wsgi:app"],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    base = f"http://127.0.0.1:{port}"
+
+    def answers() -> bool:
+        try:
+            with urllib.request.urlopen(base + "/account/signin", timeout=1):
+                return True
+        except OSError:
+            return False
+
+    if not wait_until(answers, timeout=30, interval=0.1):
+        stop_process(process)
+        raise RuntimeError("gunicorn did not start:\n" + log.read_text()[-2000:])
+    return process, base
+
+
+def stop_process(process: subprocess.Popen) -> None:
+    """Stop a child we started in its own session: SIGTERM to its group, SIGKILL if stuck."""
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def signed_in(base: str, email: str) -> requests.Session:
+    """A requests session signed in through the real form, CSRF token included."""
+    session = requests.Session()
+    form = session.get(base + "/account/signin", timeout=10)
+    token = CSRF.search(form.text)
+    if token is None:
+        raise RuntimeError("no CSRF token on the sign-in page")
+    answer = session.post(
+        base + "/account/signin",
+        data={"email": email, "password": PASSWORD, "csrf_token": token.group(1)},
+        timeout=10,
+        allow_redirects=False,
+    )
+    if answer.status_code != 302:
+        raise RuntimeError(f"sign-in of {email} failed with HTTP {answer.status_code}")
+    return session
+
+
+# CPU accounting
+
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """Return the user + system CPU seconds a process has used, or 0 if it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / TICK  # utime, stime
+
+
+def machine_busy_seconds() -> float:
+    """Return the CPU seconds every process on the machine has used since boot."""
+    fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    idle = int(fields[3]) + int(fields[4])  # idle, iowait
+    return (sum(int(f) for f in fields[:8]) - idle) / TICK
+
+
+@dataclass
+class CpuMeter:
+    """Who spends the CPU during a phase: gunicorn, our PostgreSQL sessions, the clients."""
+
+    gunicorn_pid: int
+    dbname: str
+
+    def _gunicorn(self) -> dict[int, float]:
+        try:
+            children = Path(f"/proc/{self.gunicorn_pid}/task/{self.gunicorn_pid}/children")
+            pids = [self.gunicorn_pid, *map(int, children.read_text().split())]
+        except OSError:
+            pids = [self.gunicorn_pid]
+        return {pid: cpu_seconds(pid) for pid in pids}
+
+    def _postgres(self) -> dict[int, float]:
+        # Only the server processes serving our own database.
+        with psycopg.connect(f"dbname={self.dbname}") as conn:
+            pids = conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+                " AND pid <> pg_backend_pid()"
+            ).fetchall()
+        return {pid: cpu_seconds(pid) for (pid,) in pids}
+
+    def snapshot(self) -> dict[str, dict[int, float] | float]:
+        """Read every counter now."""
+        return {
+            "web": self._gunicorn(),
+            "db": self._postgres(),
+            "client": time.process_time(),
+            "machine": machine_busy_seconds(),
+        }
+
+    @staticmethod
+    def spent(before: dict, after: dict) -> dict[str, float]:
+        """CPU seconds used between two snapshots, by consumer; `other` is the rest."""
+        used: dict[str, float] = {}
+        for key in ("web", "db"):
+            used[key] = sum(v - before[key].get(pid, 0.0) for pid, v in after[key].items())
+        used["client"] = after["client"] - before["client"]
+        machine = after["machine"] - before["machine"]
+        used["other"] = max(0.0, machine - sum(used.values()))
+        return used
+
+
+# Load
+
+
+def hammer(
+    clients: list[requests.Session], url: str, seconds: float, limit: int | None
+) -> tuple[list[float], int, float]:
+    """Every client requests url in a loop until time or count runs out; return the latencies."""
+    latencies: list[float] = []
+    errors = [0]
+    lock = threading.Lock()
+    sent = [0]
+    deadline = time.monotonic() + seconds
+
+    def take() -> bool:
+        with lock:
+            if limit is not None and sent[0] >= limit:
+                return False
+            sent[0] += 1
+            return True
+
+    def client_loop(session: requests.Session) -> None:
+        while time.monotonic() < deadline and take():
+            started = time.perf_counter()
+            try:
+                answer = session.get(url, timeout=30, allow_redirects=False)
+                ok = answer.status_code == 200
+            except requests.RequestException:
+                ok = False
+            elapsed = (time.perf_counter() - started) * 1000
+            with lock:
+                if ok:
+                    latencies.append(elapsed)
+                else:
+                    errors[0] += 1
+
+    threads = [threading.Thread(target=client_loop, args=(s,)) for s in clients]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return latencies, errors[0], time.perf_counter() - started
+
+
+def load(
+    base: str,
+    page_list: list[Page],
+    args: argparse.Namespace,
+    out: dict[str, Measured],
+    meter: CpuMeter,
+) -> None:
+    """Sign in the clients, then load each page in turn with all of them."""
+    members = [signed_in(base, f"user{MEMBER_ID}@example.org") for _ in range(args.clients)]
+    admins = [signed_in(base, f"user{ADMIN_ID}@example.org") for _ in range(args.clients)]
+    try:
+        for page in page_list:
+            clients = admins if page.admin else members
+            url = base + page.path
+            # Unmeasured warm-up: pools fill, templates compile, PostgreSQL caches the pages.
+            hammer(clients, url, 2.0, len(clients) * 2)
+            before = meter.snapshot()
+            latencies, errors, seconds = hammer(clients, url, args.seconds, args.requests)
+            spent = CpuMeter.spent(before, meter.snapshot())
+            measured = out[page.name]
+            measured.latencies_ms, measured.errors, measured.seconds = latencies, errors, seconds
+            done = max(1, len(latencies) + errors)
+            measured.cpu_ms = {key: value * 1000 / done for key, value in spent.items()}
+            print(f"  {page.name:<20} {len(latencies):>6} requests in {seconds:5.1f} s", flush=True)
+    finally:
+        for session in members + admins:
+            session.close()
+
+
+# Report
+
+
+def report(out: dict[str, Measured], small: str, full: str, clients: int) -> bool:
+    """Print the tables and the verdict; return whether every target was met."""
+    print(
+        f"\n{'page':<20}{'q@' + small:>7}{'q@' + full:>7}{'alone':>8}"
+        f"{'p50':>8}{'p95':>8}{'p99':>8}{'req/s':>7}{'errors':>7}  verdict"
+    )
+    all_met = True
+    for name, m in out.items():
+        steady = m.queries.get(small) == m.queries.get(full)
+        if m.latencies_ms:
+            p50, p95, p99 = (percentile(m.latencies_ms, f) for f in (0.5, 0.95, 0.99))
+            rate = len(m.latencies_ms) / m.seconds
+        else:
+            p50 = p95 = p99 = float("nan")
+            rate = 0.0
+        fast = bool(m.latencies_ms) and p95 <= TARGET_P95_MS and m.errors == 0
+        all_met &= steady and fast
+        missed = [what for what, ok in (("p95", fast), ("queries grow", steady)) if not ok]
+        print(
+            f"{name:<20}{m.queries.get(small, -1):>7}{m.queries.get(full, -1):>7}"
+            f"{m.service_ms:>8.1f}{p50:>8.1f}{p95:>8.1f}{p99:>8.1f}{rate:>7.0f}{m.errors:>7}"
+            f"  {'MISSED: ' + ', '.join(missed) if missed else 'met'}"
+        )
+    print(
+        "\nq@: SQL statements per page at each data size; alone: ms for one request at a "
+        "time, in-process (median of 5); p50/p95/p99: ms at the client, under load"
+    )
+    cores = os.cpu_count() or 1
+    print(f"\nCPU ms per request ({cores} cores; 'other' is the rest of the machine)")
+    print(f"{'page':<20}{'web':>7}{'db':>7}{'client':>8}{'other':>7}{'max req/s':>11}{'floor':>8}")
+    for name, m in out.items():
+        cpu = m.cpu_ms
+        own = cpu.get("web", 0) + cpu.get("db", 0) + cpu.get("client", 0)
+        # With the cores to ourselves, this is the most these requests could go through;
+        # a closed loop of N clients then waits at least N / rate on average (Little's law).
+        ceiling = cores * 1000 / own if own else float("inf")
+        print(
+            f"{name:<20}{cpu.get('web', 0):>7.1f}{cpu.get('db', 0):>7.1f}"
+            f"{cpu.get('client', 0):>8.1f}{cpu.get('other', 0):>7.1f}{ceiling:>11.0f}"
+            f"{clients * 1000 / ceiling:>7.0f}ms"
+        )
+    print(
+        f"floor: the mean latency {clients} clients without pause cannot beat, "
+        "even with the whole machine"
+    )
+    print(
+        f"targets: p95 <= {TARGET_P95_MS:.0f} ms per page; the same number of queries at "
+        "both data sizes"
+    )
+    print("verdict:", "every target met" if all_met else "some targets MISSED")
+    return all_met
+
+
+def parse_args() -> argparse.Namespace:
+    """Read the command line."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=15.0, help="load per page (default 15)")
+    parser.add_argument("--requests", type=int, default=None, help="cap per page (default none)")
+    parser.add_argument("--clients", type=int, default=16, help="concurrent clients (16)")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
+    parser.add_argument("--threads", type=int, default=4, help="threads per worker (default 4)")
+    parser.add_argument("--scale", type=float, default=1.0, help="data size, 1 = full (1)")
+    parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    return parser.parse_args()
+
+
+def timed(label: str, action: Callable[[], object]) -> object:
+    """Run action, print how long it took, return its result."""
+    started = time.perf_counter()
+    result = action()
+    print(f"{label}: {time.perf_counter() - started:.1f} s", flush=True)
+    return result
+
+
+def main() -> int:
+    """Set up, seed, count, load, report, tear down."""
+    args = parse_args()
+    with ExitStack() as stack:
+        folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="benchgate-load-")))
+        dbname = stack.enter_context(private_database())
+        redis = RedisServer(folder / "redis").start()
+        stack.callback(redis.stop)
+        config = {
+            "SECRET_KEY": secrets.token_hex(16),
+            "DATABASE_URL": f"postgresql:///{dbname}",
+            "REDIS_URL": redis.url,
+            "WORK_DIR": str(folder / "work"),
+            # Plain HTTP on loopback: Secure cookies would never come back from the clients.
+            "COOKIES_SECURE": "0",
+        }
+        env = {k: v for k, v in os.environ.items() if not k.startswith("FLASK_")}
+        env.update({key: str(value) for key, value in config.items()}, FLASK_APP="wsgi")
+        timed("flask db upgrade", lambda: migrate(env))
+
+        seeder = Seeder(f"dbname={dbname}")
+        small = f"{SMALL_FRACTION * args.scale:.0%}"
+        full = f"{args.scale:.0%}"
+        counts = timed(f"seed {small}", lambda: seeder.seed_to(SMALL_FRACTION * args.scale))
+        print("  ", counts)
+        page_list = pages(first_approved_benchmark(dbname))
+        out = {page.name: Measured() for page in page_list}
+        count_queries(config, page_list, small, out)
+        counts = timed(f"seed {full}", lambda: seeder.seed_to(args.scale))
+        print("  ", counts)
+        count_queries(config, page_list, full, out)
+
+        process, base = start_gunicorn(env, args.workers, args.threads, folder / "gunicorn.log")
+        stack.callback(stop_process, process)
+        print(
+            f"load: {args.clients} clients, gunicorn gthread {args.workers} workers x "
+            f"{args.threads} threads, {args.seconds:g} s per page; load average before: "
+            + " ".join(Path("/proc/loadavg").read_text().split()[:3]),
+            flush=True,
+        )
+        load(base, page_list, args, out, CpuMeter(process.pid, dbname))
+        met = report(out, small, full, args.clients)
+    return 0 if met or not args.strict else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
