@@ -6,6 +6,7 @@ from flask_login import current_user, login_required
 from app.benchmarks import bp
 from app.benchmarks.forms import BenchmarkForm, CatalogueSearchForm, EditBenchmarkForm
 from app.extensions import db
+from app.joins.panel import benchmark_panel
 from app.models import Benchmark
 from app.models.enums import InvalidTransition
 from app.services.audit import events_for
@@ -102,6 +103,7 @@ def detail(benchmark_id: int):
         owner=is_owner(benchmark, current_user),
         can_edit=can_edit(benchmark, current_user),
         can_retest=can_retest(benchmark, current_user),
+        join=benchmark_panel(benchmark, current_user),
     )
 
 

@@ -7,10 +7,12 @@ from app.models.enums import (
     BenchmarkStatus,
     ContainerRole,
     ContainerState,
+    JoinRequestStatus,
     RunKind,
     RunStatus,
     StepStatus,
 )
+from app.models.join_request import JoinRequest
 from app.models.queue_check import QueueCheck
 from app.models.run import Run, RunStep
 from app.models.user import User, normalize_email
@@ -23,6 +25,8 @@ __all__ = [
     "Container",
     "ContainerRole",
     "ContainerState",
+    "JoinRequest",
+    "JoinRequestStatus",
     "Notification",
     "QueueCheck",
     "Run",

@@ -93,6 +93,30 @@ EDITABLE_BENCHMARK_STATUSES = frozenset(
 )
 
 
+class JoinRequestStatus(StrEnum):
+    TESTING = "testing"
+    PENDING = "pending"
+    TEST_FAILED = "test_failed"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+JOIN_REQUEST_TRANSITIONS: dict[JoinRequestStatus, frozenset[JoinRequestStatus]] = {
+    JoinRequestStatus.TESTING: frozenset(
+        {JoinRequestStatus.PENDING, JoinRequestStatus.TEST_FAILED}
+    ),
+    JoinRequestStatus.PENDING: frozenset({JoinRequestStatus.APPROVED, JoinRequestStatus.REJECTED}),
+    JoinRequestStatus.TEST_FAILED: frozenset(),
+    JoinRequestStatus.APPROVED: frozenset(),
+    JoinRequestStatus.REJECTED: frozenset(),
+}
+
+# A request in one of these is still being handled: a second one for the same model waits.
+OPEN_JOIN_REQUEST_STATUSES = frozenset({JoinRequestStatus.TESTING, JoinRequestStatus.PENDING})
+
+JOIN_POLICIES = ("never", "always", "list")
+
+
 class InvalidTransition(Exception):
     """A status change that the state machine does not allow."""
 

@@ -7,6 +7,7 @@ from app.models import Benchmark, BenchmarkStatus, Run, RunKind, RunStatus
 from app.models.enums import BENCHMARK_TRANSITIONS, check_transition
 from app.services.audit import record_event
 from app.services.benchmarks import benchmark_url, is_current_run
+from app.services.join_requests import settle_join_test
 from app.services.notifications import notify
 
 # How the owner's notification words a run that did not pass.
@@ -18,9 +19,11 @@ _ENDINGS = {
 
 
 def after_run_finished(run: Run) -> None:
-    """Carry a run's outcome over to its benchmark; called inside finish_run's transaction."""
+    """Carry a run's outcome over to its benchmark or join request; inside finish_run's commit."""
     if run.kind == RunKind.BENCHMARK and run.benchmark_id is not None:
         _settle_benchmark_test(run)
+    elif run.kind == RunKind.JOIN_REQUEST:
+        settle_join_test(run)
 
 
 def _settle_benchmark_test(run: Run) -> None:

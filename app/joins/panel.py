@@ -1,0 +1,31 @@
+"""What the benchmark page shows about joining: the ask form, the requests, the policy form."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.extensions import db
+from app.joins.forms import AskToJoinForm, JoinPolicyForm
+from app.models import Benchmark, BenchmarkStatus, User
+from app.services import join_requests as joins
+
+
+def benchmark_panel(benchmark: Benchmark, user: User) -> dict[str, Any]:
+    """The join section of a benchmark's page, for this member."""
+    manage = joins.can_manage(benchmark, user)
+    approved = benchmark.status == BenchmarkStatus.APPROVED
+    panel: dict[str, Any] = {
+        "open": approved,
+        "ask_form": AskToJoinForm.for_member(user, formdata=None) if approved else None,
+        "manage": manage,
+        "mine": list(db.session.scalars(joins.asked_by_query(user, benchmark))),
+        "requests": joins.requests_for(benchmark) if manage else [],
+        "side_by_side": joins.side_by_side,
+        "can_decide": lambda request: joins.can_decide(request, user),
+        "policy_form": None,
+    }
+    if manage:
+        panel["policy_form"] = JoinPolicyForm(
+            formdata=None, policy=benchmark.join_policy, allowlist=benchmark.join_allowlist
+        )
+    return panel

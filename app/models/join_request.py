@@ -1,0 +1,55 @@
+"""Join requests: a model owner asks to take part in an approved benchmark with a model."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import JSON, ForeignKey, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.database import enum_type, utcnow
+from app.extensions import db
+from app.models.enums import OPEN_JOIN_REQUEST_STATUSES, JoinRequestStatus
+
+if TYPE_CHECKING:
+    from app.models.benchmark import Benchmark
+    from app.models.container import Container
+    from app.models.run import Run
+    from app.models.user import User
+
+
+class JoinRequest(db.Model):
+    """One request of a model to join a benchmark, with its test run and the decision.
+
+    History is kept: asking again after a rejection or a failed test makes a new record.
+    """
+
+    __tablename__ = "join_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    benchmark_id: Mapped[int] = mapped_column(ForeignKey("benchmarks.id"), index=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("containers.id"), index=True)
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"), index=True)
+    results: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    status: Mapped[JoinRequestStatus] = mapped_column(
+        enum_type(JoinRequestStatus), default=JoinRequestStatus.TESTING, index=True
+    )
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    decided_at: Mapped[datetime | None]
+
+    benchmark: Mapped[Benchmark] = relationship("Benchmark")
+    model: Mapped[Container] = relationship("Container")
+    requested_by: Mapped[User] = relationship("User", foreign_keys=[requested_by_id], lazy="joined")
+    decided_by: Mapped[User | None] = relationship("User", foreign_keys=[decided_by_id])
+    run: Mapped[Run | None] = relationship("Run")
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_JOIN_REQUEST_STATUSES
+
+    def __repr__(self) -> str:
+        return f"<JoinRequest {self.id} {self.status}>"

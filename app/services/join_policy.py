@@ -1,0 +1,54 @@
+"""The join policy of a benchmark: which passing models join without the owner's decision."""
+
+from __future__ import annotations
+
+import re
+
+from app.extensions import db
+from app.models import Benchmark, User, normalize_email
+from app.models.enums import JOIN_POLICIES
+from app.services.audit import record_event
+
+_EMAIL = re.compile(r"^[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+$")
+
+
+class JoinPolicyError(Exception):
+    """A policy that cannot be saved; errors keyed by form field."""
+
+    def __init__(self, errors: dict[str, list[str]]):
+        self.errors = errors
+        super().__init__(" ".join(m for messages in errors.values() for m in messages))
+
+
+def can_set_policy(benchmark: Benchmark, user: User) -> bool:
+    """The benchmark's owner and administrators set its join policy."""
+    return user.is_authenticated and (user.is_admin or benchmark.owner_id == user.id)
+
+
+def allowlist_of(benchmark: Benchmark) -> set[str]:
+    """The normalised emails of the benchmark's allow-list."""
+    return {normalize_email(e) for e in re.split(r"[\s,;]+", benchmark.join_allowlist or "") if e}
+
+
+def set_join_policy(benchmark: Benchmark, policy: str, allowlist: str, by: User) -> Benchmark:
+    """Set which passing models join without a decision: never, always, or listed emails."""
+    if not can_set_policy(benchmark, by):
+        raise PermissionError("only the benchmark's owner or an administrator sets its policy")
+    if policy not in JOIN_POLICIES:
+        raise JoinPolicyError({"policy": ["Choose one of the three choices."]})
+    emails = [normalize_email(e) for e in re.split(r"[\s,;]+", allowlist or "") if e.strip()]
+    wrong = [e for e in emails if not _EMAIL.match(e)]
+    if wrong:
+        raise JoinPolicyError(
+            {"allowlist": [f"These are not email addresses: {', '.join(wrong)}. Put one per line."]}
+        )
+    if policy == "list" and not emails:
+        raise JoinPolicyError(
+            {"allowlist": ["Give at least one email address, or choose another policy."]}
+        )
+    benchmark.join_policy = policy
+    benchmark.join_allowlist = "\n".join(dict.fromkeys(emails))  # keep order, drop repeats
+    listed = f": {', '.join(dict.fromkeys(emails))}" if policy == "list" else ""
+    record_event(by, "set_join_policy", benchmark, f"{policy}{listed}")
+    db.session.commit()
+    return benchmark

@@ -1,0 +1,335 @@
+"""Join requests: a model owner asks, the model is tested with the benchmark, the owner decides."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import Select, select
+
+from app.extensions import db
+from app.models import (
+    Benchmark,
+    BenchmarkStatus,
+    Container,
+    ContainerRole,
+    JoinRequest,
+    JoinRequestStatus,
+    Run,
+    RunKind,
+    RunStatus,
+    User,
+    utcnow,
+)
+from app.models.enums import (
+    JOIN_REQUEST_TRANSITIONS,
+    OPEN_JOIN_REQUEST_STATUSES,
+    check_transition,
+)
+from app.services.audit import record_event
+from app.services.benchmarks import benchmark_url
+from app.services.join_policy import allowlist_of
+from app.services.notifications import notify
+from app.services.runs import RunRequestError, create_run, slot_from_container
+
+FORM = ""  # the key of errors that concern the whole form rather than one field
+_ENDINGS = {
+    RunStatus.FAILED: "did not pass",
+    RunStatus.CANCELED: "was canceled",
+    RunStatus.ERROR: "stopped because of a problem on the platform's side",
+}
+
+
+class JoinRequestError(Exception):
+    """A join request or decision that cannot be granted; errors keyed by form field."""
+
+    def __init__(self, errors: Mapping[str, list[str]] | str):
+        if isinstance(errors, str):
+            errors = {FORM: [errors]}
+        self.errors = {key: list(messages) for key, messages in errors.items() if messages}
+        super().__init__(" ".join(m for messages in self.errors.values() for m in messages))
+
+
+# Who may do what.
+
+
+def can_manage(benchmark: Benchmark, user: User) -> bool:
+    """The benchmark's owner and administrators see every request and decide on them."""
+    return user.is_authenticated and (user.is_admin or benchmark.owner_id == user.id)
+
+
+def can_decide(request: JoinRequest, user: User) -> bool:
+    """Owner or administrator, never on a request they made themselves."""
+    return can_manage(request.benchmark, user) and request.requested_by_id != user.id
+
+
+# Queries for the pages.
+
+
+def requests_for(benchmark: Benchmark) -> list[JoinRequest]:
+    """Every request to join benchmark, newest first."""
+    return list(
+        db.session.scalars(
+            select(JoinRequest)
+            .where(JoinRequest.benchmark_id == benchmark.id)
+            .order_by(JoinRequest.created_at.desc(), JoinRequest.id.desc())
+        )
+    )
+
+
+def asked_by_query(user: User, benchmark: Benchmark | None = None) -> Select:
+    """Select the requests user made (to one benchmark, when given), newest first."""
+    query = select(JoinRequest).where(JoinRequest.requested_by_id == user.id)
+    if benchmark is not None:
+        query = query.where(JoinRequest.benchmark_id == benchmark.id)
+    return query.order_by(JoinRequest.created_at.desc(), JoinRequest.id.desc())
+
+
+def side_by_side(
+    reference: Mapping[str, Any] | None, candidate: Mapping[str, Any] | None
+) -> list[tuple[str, Any, Any]]:
+    """Pair each metric of the reference model's results with the same one of a candidate."""
+    ref, cand = _flat(reference or {}), _flat(candidate or {})
+    keys = list(ref) + [key for key in cand if key not in ref]
+    return [(key, ref.get(key), cand.get(key)) for key in keys]
+
+
+def _flat(values: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in values.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(_flat(value, name + "."))
+        else:
+            flat[name] = value
+    return flat
+
+
+# What a model owner does.
+
+
+def ask_to_join(benchmark: Benchmark, model: Container, by: User) -> JoinRequest:
+    """Record a request in testing and start the test of the model with the benchmark.
+
+    The request and its run are committed together before the job is queued, so even a run
+    that ends at once finds its request (see _request_of).
+    """
+    _check_request(benchmark, model, by)
+    request = JoinRequest(
+        benchmark_id=benchmark.id,
+        model_id=model.id,
+        requested_by_id=by.id,
+        status=JoinRequestStatus.TESTING,
+    )
+    db.session.add(request)
+    record_event(by, "ask_to_join", request, f"model “{model.name}”")
+    slots = {
+        "data_preparator": slot_from_container(benchmark.prep),
+        "model": slot_from_container(model),
+        "evaluator": slot_from_container(benchmark.evaluator),
+    }
+    try:
+        run = create_run(
+            by,
+            slots=slots,
+            demo_url=benchmark.demo_url,
+            demo_sha256=benchmark.demo_sha256,
+            kind=RunKind.JOIN_REQUEST,
+            benchmark_id=benchmark.id,
+        )
+    except RunRequestError as error:
+        db.session.rollback()
+        raise JoinRequestError(
+            {"model_id" if slot == "model" else FORM: msgs for slot, msgs in error.errors.items()}
+        ) from None
+    request.run_id = run.id
+    db.session.commit()
+    return request
+
+
+def _check_request(benchmark: Benchmark, model: Container, by: User) -> None:
+    """Refuse a request on an unapproved benchmark, with an unusable model, or a duplicate."""
+    if benchmark.status != BenchmarkStatus.APPROVED:
+        raise JoinRequestError(
+            f"“{benchmark.name}” is not approved, so it does not take join requests."
+        )
+    problem = None
+    if model.role != ContainerRole.MODEL:
+        problem = f"{model.name} is a {model.role.label.lower()}, not a model."
+    elif not model.is_valid:
+        problem = f"{model.name} was marked invalid and cannot join a benchmark."
+    elif model.owner_id != by.id and not model.is_operational:
+        problem = (
+            f"{model.name} belongs to {model.owner.display_name} and is still in development: "
+            "only its owner can use it until it is made operational."
+        )
+    elif model.id == benchmark.model_id:
+        problem = f"{model.name} is this benchmark's reference model: it takes part already."
+    if problem is None:
+        problem = _duplicate_problem(benchmark, model)
+    if problem:
+        raise JoinRequestError({"model_id": [problem]})
+
+
+def _duplicate_problem(benchmark: Benchmark, model: Container) -> str | None:
+    statuses = db.session.scalars(
+        select(JoinRequest.status).where(
+            JoinRequest.benchmark_id == benchmark.id, JoinRequest.model_id == model.id
+        )
+    ).all()
+    if JoinRequestStatus.APPROVED in statuses:
+        return f"{model.name} has already joined this benchmark."
+    if any(status in OPEN_JOIN_REQUEST_STATUSES for status in statuses):
+        return (
+            f"{model.name} already has a request to join this benchmark being tested or "
+            "waiting for a decision. Wait for its outcome before asking again."
+        )
+    return None
+
+
+# What the test's outcome does (called inside finish_run's transaction: no commit).
+
+
+def settle_join_test(run: Run) -> None:
+    """Move the run's join request out of testing by the run's outcome."""
+    request = _request_of(run)
+    if request is None or request.status != JoinRequestStatus.TESTING:
+        return
+    request.run_id = run.id
+    benchmark, model = request.benchmark, request.model
+    url = benchmark_url(benchmark)
+    if run.status != RunStatus.PASSED:
+        _move(request, JoinRequestStatus.TEST_FAILED)
+        ending = _ENDINGS.get(run.status, "ended")
+        summary = run.failure_summary or f"the test {ending}"
+        record_event(None, "test_failed", request, summary)
+        notify(
+            request.requested_by_id,
+            f"The test of your model “{model.name}” with the benchmark “{benchmark.name}” "
+            f"{ending}: {summary.rstrip('.')}. Open the test to see why; fix the model and ask "
+            "again.",
+            url,
+        )
+        return
+    _move(request, JoinRequestStatus.PENDING)
+    request.results = run.results
+    record_event(None, "test_passed", request)
+    why = _automatic_approval(request)
+    if why:
+        _approve(request, None, why)
+        return
+    notify(
+        benchmark.owner_id,
+        f"{request.requested_by.display_name} asks to join your benchmark “{benchmark.name}” "
+        f"with the model “{model.name}”. Its test passed: compare its results and decide.",
+        url,
+    )
+    notify(
+        request.requested_by_id,
+        f"Your model “{model.name}” passed its test with the benchmark “{benchmark.name}”. "
+        "The benchmark's owner now decides; you will be told here.",
+        url,
+    )
+
+
+def _request_of(run: Run) -> JoinRequest | None:
+    """The request a run tests; while ask_to_join records it the request has no run yet."""
+    if run.kind != RunKind.JOIN_REQUEST:
+        return None
+    request = db.session.scalar(select(JoinRequest).where(JoinRequest.run_id == run.id))
+    if request is not None:
+        return request
+    # At most one open request per benchmark and model, so this finds the one being recorded.
+    return db.session.scalar(
+        select(JoinRequest).where(
+            JoinRequest.run_id.is_(None),
+            JoinRequest.benchmark_id == run.benchmark_id,
+            JoinRequest.model_id == run.model_id,
+            JoinRequest.status == JoinRequestStatus.TESTING,
+        )
+    )
+
+
+def _automatic_approval(request: JoinRequest) -> str | None:
+    """Say why the request needs nobody's decision, or None when the owner decides."""
+    benchmark = request.benchmark
+    if request.model.owner_id == benchmark.owner_id:
+        return "approved automatically: the model belongs to the benchmark's owner"
+    if benchmark.join_policy == "always":
+        return "approved automatically: the benchmark accepts every model that passes its test"
+    if benchmark.join_policy == "list" and request.requested_by.email in allowlist_of(benchmark):
+        return "approved automatically: the asker's email is on the benchmark's list"
+    return None
+
+
+# What the benchmark's owner (or an administrator) does.
+
+
+def decide_join_request(
+    request: JoinRequest, approve: bool, by: User, reason: str | None = None
+) -> JoinRequest:
+    """Approve or reject a pending request; a rejection needs a reason the asker reads.
+
+    Raises:
+        PermissionError: by is neither the benchmark's owner nor an administrator, or asked.
+        JoinRequestError: a rejection without a reason (under the "reason" field).
+        InvalidTransition: the request is not pending.
+    """
+    if not can_manage(request.benchmark, by):
+        raise PermissionError("only the benchmark's owner or an administrator decides")
+    if request.requested_by_id == by.id:
+        raise PermissionError("nobody decides on their own join request")
+    reason = (reason or "").strip() or None
+    if approve:
+        if request.benchmark.status != BenchmarkStatus.APPROVED:
+            raise JoinRequestError("The benchmark is no longer approved: no model can join it.")
+        check_transition(JOIN_REQUEST_TRANSITIONS, request.status, JoinRequestStatus.APPROVED)
+        _approve(request, by, reason)
+    else:
+        if reason is None:
+            raise JoinRequestError(
+                {"reason": ["Please give the reason for the rejection: the asker reads it."]}
+            )
+        _move(request, JoinRequestStatus.REJECTED)
+        _decided(request, by, reason)
+        record_event(by, "reject", request, reason)
+        notify(
+            request.requested_by_id,
+            f"Your request to join “{request.benchmark.name}” with the model "
+            f"“{request.model.name}” was rejected: {reason}",
+            benchmark_url(request.benchmark),
+        )
+    db.session.commit()
+    return request
+
+
+def _approve(request: JoinRequest, by: User | None, reason: str | None) -> None:
+    """Approve a pending request and tell the asker, and the owner when nobody asked them."""
+    _move(request, JoinRequestStatus.APPROVED)
+    _decided(request, by, reason)
+    record_event(by, "approve", request, reason)
+    benchmark, model = request.benchmark, request.model
+    url = benchmark_url(benchmark)
+    notify(
+        request.requested_by_id,
+        f"Your model “{model.name}” has joined the benchmark “{benchmark.name}”.",
+        url,
+    )
+    if by is None and benchmark.owner_id != request.requested_by_id:
+        notify(
+            benchmark.owner_id,
+            f"The model “{model.name}” of {request.requested_by.display_name} passed its test "
+            f"and joined your benchmark “{benchmark.name}” ({reason}).",
+            url,
+        )
+
+
+def _move(request: JoinRequest, new: JoinRequestStatus) -> None:
+    check_transition(JOIN_REQUEST_TRANSITIONS, request.status, new)
+    request.status = new
+
+
+def _decided(request: JoinRequest, by: User | None, reason: str | None) -> None:
+    request.decided_by_id = by.id if by is not None else None
+    request.decided_at = utcnow()
+    request.reason = reason
