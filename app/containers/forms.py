@@ -225,9 +225,11 @@ def container_label(container: Container, user: User) -> str:
     return f"{container.name} (by {container.owner.display_name})"
 
 
-def container_choices(user: User, role: ContainerRole, prompt: str) -> list[SelectChoice]:
+def container_choices(
+    user: User, role: ContainerRole, prompt: str, *, shared: bool = True
+) -> list[SelectChoice]:
     """The containers of a role user may pick: their own first, then others' operational ones."""
-    containers = usable_containers(user, role)
+    containers = usable_containers(user, role, shared=shared)
     own = [c for c in containers if c.owner_id == user.id]
     shared = [c for c in containers if c.owner_id != user.id]
     return (

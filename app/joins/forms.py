@@ -31,10 +31,14 @@ class AskToJoinForm(FlaskForm):
     submit = SubmitField("Test my model and ask to join")
 
     @classmethod
-    def for_member(cls, user: User, **kwargs) -> AskToJoinForm:
-        """Build the form with the models this member may use."""
+    def for_member(cls, user: User, *, shared: bool = True, **kwargs) -> AskToJoinForm:
+        """Build the form with the models this member may use (only their own unless shared)."""
         form = cls(**kwargs)
-        form.model_id.choices = container_choices(user, ContainerRole.MODEL, "Choose…")
+        form.model_id.choices = container_choices(
+            user, ContainerRole.MODEL, "Choose…", shared=shared
+        )
+        if not shared:
+            form.model_id.description = "Your own models. E.g. Chest X-ray DenseNet 2.1."
         return form
 
 

@@ -16,7 +16,11 @@ def benchmark_panel(benchmark: Benchmark, user: User) -> dict[str, Any]:
     approved = benchmark.status == BenchmarkStatus.APPROVED
     panel: dict[str, Any] = {
         "open": approved,
-        "ask_form": AskToJoinForm.for_member(user, formdata=None) if approved else None,
+        # Only the member's own models here: every member opens this page, and the operational
+        # models others share are thousands on a busy portal (the ask page lists them).
+        "ask_form": AskToJoinForm.for_member(user, shared=False, formdata=None)
+        if approved
+        else None,
         "manage": manage,
         "mine": list(db.session.scalars(joins.asked_by_query(user, benchmark))),
         "requests": joins.requests_for(benchmark) if manage else [],

@@ -6,7 +6,7 @@ from flask_login import current_user, login_required
 from app.extensions import db
 from app.joins import bp
 from app.joins.forms import AskToJoinForm, JoinDecisionForm, JoinPolicyForm
-from app.models import Benchmark, Container, JoinRequest
+from app.models import Benchmark, BenchmarkStatus, Container, JoinRequest
 from app.models.enums import InvalidTransition
 from app.services.benchmarks import can_view
 from app.services.join_policy import JoinPolicyError, set_join_policy
@@ -39,11 +39,24 @@ def _form_messages(form) -> list[str]:
     return [m for field in form for m in field.errors] + list(form.form_errors)
 
 
+@bp.route("/<int:benchmark_id>/join", methods=["GET"])
+@login_required
+def choose(benchmark_id: int):
+    benchmark = _visible_or_404(benchmark_id)
+    if benchmark.status != BenchmarkStatus.APPROVED:
+        flash("Models can ask to join once an administrator approves the benchmark.", "info")
+        return _back(benchmark.id)
+    form = AskToJoinForm.for_member(current_user)
+    return render_template("joins/ask.html", benchmark=benchmark, form=form)
+
+
 @bp.route("/<int:benchmark_id>/join", methods=["POST"])
 @login_required
 def ask(benchmark_id: int):
     benchmark = _visible_or_404(benchmark_id)
-    form = AskToJoinForm.for_member(current_user)
+    # No choices needed to validate (validate_choice=False; the service checks the model), and
+    # building them reads every operational model of the portal.
+    form = AskToJoinForm()
     if not form.validate_on_submit():
         _flash_errors(_form_messages(form))
         return _back(benchmark.id)

@@ -304,11 +304,17 @@ def _commit_or_refuse(links: ContainerLinks) -> None:
         ) from None
 
 
-def usable_containers(user: User, role: ContainerRole | None = None) -> list[Container]:
-    """The valid containers user may test or put in a benchmark: own, and others' operational."""
+def usable_containers(
+    user: User, role: ContainerRole | None = None, *, shared: bool = True
+) -> list[Container]:
+    """The valid containers user may test or put in a benchmark: own, and others' operational.
+
+    With shared=False only the user's own: a list that does not grow with the whole portal.
+    """
+    own = Container.owner_id == user.id
     query = select(Container).where(
         Container.is_valid.is_(True),
-        or_(Container.owner_id == user.id, Container.state == ContainerState.OPERATIONAL),
+        or_(own, Container.state == ContainerState.OPERATIONAL) if shared else own,
     )
     if role is not None:
         query = query.where(Container.role == role)

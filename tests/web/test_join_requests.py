@@ -120,6 +120,32 @@ def test_the_page_explains_what_asking_does(app, member, benchmark, model):
     assert "data preparator and evaluator" in body and "owner" in body
 
 
+def test_the_benchmark_page_lists_own_models_and_links_to_the_shared_ones(
+    app, member, benchmark, model
+):
+    other = make_user("otto@example.org", "Otto")
+    shared = make_container(other, "Otto released", operational=True)
+    browser = signed_in(app, member.email)
+    page = unescape(browser.get(f"/benchmarks/{benchmark.id}").text)
+    # Every member opens this page; the models all the others share can be thousands.
+    assert "Mia DenseNet" in page and "Otto released" not in page
+    assert f'href="/benchmarks/{benchmark.id}/join"' in page
+    choose = unescape(browser.get(f"/benchmarks/{benchmark.id}/join").text)
+    assert "Mia DenseNet (in development)" in choose and "Otto released (by Otto)" in choose
+    response = post_form(browser, f"/benchmarks/{benchmark.id}/join", {"model_id": str(shared.id)})
+    assert response.status_code == 302 and count(JoinRequest) == 1
+
+
+def test_the_ask_page_of_a_benchmark_not_approved_sends_back_to_the_benchmark(
+    app, owner, benchmark
+):
+    benchmark.status = BenchmarkStatus.PENDING_APPROVAL
+    db.session.commit()
+    response = signed_in(app, owner.email).get(f"/benchmarks/{benchmark.id}/join")
+    assert response.status_code == 302
+    assert response.location.endswith(f"/benchmarks/{benchmark.id}#joining")
+
+
 @pytest.mark.parametrize(
     "status", [BenchmarkStatus.PENDING_APPROVAL, BenchmarkStatus.REJECTED, BenchmarkStatus.TESTING]
 )
