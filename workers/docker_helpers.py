@@ -8,6 +8,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Protocol
 
+from workers import docker_syntax
+
 # Docker's own size syntax (go-units RAMInBytes): "64m", "1g", "1.5GiB", "512MB", "1024".
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgtp]?)(?:i?b)?\s*$", re.IGNORECASE)
 _UNITS = {"": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40, "p": 2**50}
@@ -16,16 +18,15 @@ NOBODY = "65534:65534"
 
 
 def parse_size(value: str | int) -> int:
-    """Turn a Docker size such as "1g" or "512m" (or a byte count) into bytes."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        if value < 0:
-            raise ValueError(f"size must not be negative: {value}")
-        return value
-    match = _SIZE.match(str(value))
-    if not match:
-        raise ValueError(f"not a size Docker understands: {value!r} (examples: 64m, 1g)")
-    number, unit = match.groups()
-    return int(float(number) * _UNITS[unit.lower()])
+    """Turn a Docker size such as "1g" or "512m" (or a byte count) into bytes.
+
+    The same grammar as the configuration check at registration, so what was accepted there
+    always runs here.
+    """
+    try:
+        return docker_syntax.parse_size(value)
+    except ValueError:
+        raise ValueError(f"not a size Docker understands: {value!r} (examples: 64m, 1g)") from None
 
 
 def container_user(configured: str | None) -> str:

@@ -19,8 +19,9 @@ _DIGEST_RE = re.compile(_DIGEST)
 _MAX_NAME_LENGTH = 255
 
 # docker-py's parse_bytes understands b, k, m and g, optionally followed by "b" ("512mb").
-_SIZE_RE = re.compile(r"(?P<number>[0-9]+(?:\.[0-9]+)?) ?(?P<unit>[bkmg])?b?", re.IGNORECASE)
-_SIZE_UNITS = {"b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
+# Docker's own size grammar (its RAMInBytes): "512m", "1g", "1.5GiB", "2048", "64 kb".
+_SIZE_RE = re.compile(r"(?P<number>[0-9]+(?:\.[0-9]+)?) ?(?P<unit>[kmgtp])?i?b?", re.IGNORECASE)
+_SIZE_UNITS = {"b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40, "p": 1 << 50}
 
 # NVIDIA device ids are indexes ("0") or UUIDs ("GPU-3a1f...", "MIG-..."); nothing else.
 _GPU_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*")

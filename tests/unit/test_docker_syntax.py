@@ -72,13 +72,14 @@ def test_reference_is_split_into_name_tag_and_digest():
 @pytest.mark.parametrize(
     ("value", "expected"),
     [("2048", 2048), (2048, 2048), ("1k", 1024), ("512m", 512 << 20), ("1G", 1 << 30),
-     ("1gb", 1 << 30), ("1.5g", 3 << 29), ("64 MB", 64 << 20)],
+     ("1gb", 1 << 30), ("1.5g", 3 << 29), ("64 MB", 64 << 20), ("1.5GiB", 3 << 29),
+     ("1t", 1 << 40)],
 )  # fmt: skip
 def test_sizes_are_parsed_like_docker(value, expected):
     assert parse_size(value) == expected
 
 
-@pytest.mark.parametrize("value", ["", "g", "1t", "1gig", "-5", "1,5g", -1, True, 1.5])
+@pytest.mark.parametrize("value", ["", "g", "1x", "1gig", "-5", "1,5g", -1, True, 1.5])
 def test_bad_sizes_are_refused(value):
     with pytest.raises(ValueError):
         parse_size(value)
