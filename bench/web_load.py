@@ -13,23 +13,18 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import secrets
-import signal
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
-import requests
 from sqlalchemy import event
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -37,15 +32,15 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 if str(PROJECT_ROOT) not in sys.path:
     sys.path.insert(0, str(PROJECT_ROOT))
 
-from _seed import ADMIN_ID, MEMBER_ID, PASSWORD, Seeder  # noqa: E402
+from _load import CpuMeter, hammer, signed_in, start_gunicorn, stop_process  # noqa: E402
+from _seed import ADMIN_ID, MEMBER_ID, Seeder  # noqa: E402
 
 from app import create_app  # noqa: E402
 from app.extensions import db  # noqa: E402
-from tests.support.services import RedisServer, free_port, wait_until  # noqa: E402
+from tests.support.services import RedisServer  # noqa: E402
 
 TARGET_P95_MS = 50.0
 SMALL_FRACTION = 0.1
-CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
 @dataclass(frozen=True)
@@ -168,175 +163,6 @@ def count_queries(config: dict, page_list: list[Page], label: str, out: dict[str
 
 
 # Serving
-
-
-def start_gunicorn(env: dict[str, str], workers: int, threads: int, log: Path) -> tuple:
-    """Start gunicorn (gthread) on a free loopback port; return the process and its link."""
-    port = free_port()
-    command = f"-m gunicorn -k gthread --workers {workers} --threads {threads}".split()
-    with open(log, "w") as out:
-        process = subprocess.Popen(
-            [sys.executable, *command, "--bind", f"127.0.0.1:{port}", "wsgi:app"],
-            cwd=PROJECT_ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    base = f"http://127.0.0.1:{port}"
-
-    def answers() -> bool:
-        try:
-            with urllib.request.urlopen(base + "/account/signin", timeout=1):
-                return True
-        except OSError:
-            return False
-
-    if not wait_until(answers, timeout=30, interval=0.1):
-        stop_process(process)
-        raise RuntimeError("gunicorn did not start:\n" + log.read_text()[-2000:])
-    return process, base
-
-
-def stop_process(process: subprocess.Popen) -> None:
-    """Stop a child we started in its own session: SIGTERM to its group, SIGKILL if stuck."""
-    if process.poll() is not None:
-        return
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-
-
-def signed_in(base: str, email: str) -> requests.Session:
-    """A requests session signed in through the real form, CSRF token included."""
-    session = requests.Session()
-    form = session.get(base + "/account/signin", timeout=10)
-    token = CSRF.search(form.text)
-    if token is None:
-        raise RuntimeError("no CSRF token on the sign-in page")
-    answer = session.post(
-        base + "/account/signin",
-        data={"email": email, "password": PASSWORD, "csrf_token": token.group(1)},
-        timeout=10,
-        allow_redirects=False,
-    )
-    if answer.status_code != 302:
-        raise RuntimeError(f"sign-in of {email} failed with HTTP {answer.status_code}")
-    return session
-
-
-# CPU accounting
-
-
-TICK = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid: int) -> float:
-    """Return the user + system CPU seconds a process has used, or 0 if it is gone."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / TICK  # utime, stime
-
-
-def machine_busy_seconds() -> float:
-    """Return the CPU seconds every process on the machine has used since boot."""
-    fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
-    idle = int(fields[3]) + int(fields[4])  # idle, iowait
-    return (sum(int(f) for f in fields[:8]) - idle) / TICK
-
-
-@dataclass
-class CpuMeter:
-    """Who spends the CPU during a phase: gunicorn, our PostgreSQL sessions, the clients."""
-
-    gunicorn_pid: int
-    dbname: str
-
-    def _gunicorn(self) -> dict[int, float]:
-        try:
-            children = Path(f"/proc/{self.gunicorn_pid}/task/{self.gunicorn_pid}/children")
-            pids = [self.gunicorn_pid, *map(int, children.read_text().split())]
-        except OSError:
-            pids = [self.gunicorn_pid]
-        return {pid: cpu_seconds(pid) for pid in pids}
-
-    def _postgres(self) -> dict[int, float]:
-        # Only the server processes serving our own database.
-        with psycopg.connect(f"dbname={self.dbname}") as conn:
-            pids = conn.execute(
-                "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
-                " AND pid <> pg_backend_pid()"
-            ).fetchall()
-        return {pid: cpu_seconds(pid) for (pid,) in pids}
-
-    def snapshot(self) -> dict[str, dict[int, float] | float]:
-        """Read every counter now."""
-        return {
-            "web": self._gunicorn(),
-            "db": self._postgres(),
-            "client": time.process_time(),
-            "machine": machine_busy_seconds(),
-        }
-
-    @staticmethod
-    def spent(before: dict, after: dict) -> dict[str, float]:
-        """CPU seconds used between two snapshots, by consumer; `other` is the rest."""
-        used: dict[str, float] = {}
-        for key in ("web", "db"):
-            used[key] = sum(v - before[key].get(pid, 0.0) for pid, v in after[key].items())
-        used["client"] = after["client"] - before["client"]
-        machine = after["machine"] - before["machine"]
-        used["other"] = max(0.0, machine - sum(used.values()))
-        return used
-
-
-# Load
-
-
-def hammer(
-    clients: list[requests.Session], url: str, seconds: float, limit: int | None
-) -> tuple[list[float], int, float]:
-    """Every client requests url in a loop until time or count runs out; return the latencies."""
-    latencies: list[float] = []
-    errors = [0]
-    lock = threading.Lock()
-    sent = [0]
-    deadline = time.monotonic() + seconds
-
-    def take() -> bool:
-        with lock:
-            if limit is not None and sent[0] >= limit:
-                return False
-            sent[0] += 1
-            return True
-
-    def client_loop(session: requests.Session) -> None:
-        while time.monotonic() < deadline and take():
-            started = time.perf_counter()
-            try:
-                answer = session.get(url, timeout=30, allow_redirects=False)
-                ok = answer.status_code == 200
-            except requests.RequestException:
-                ok = False
-            elapsed = (time.perf_counter() - started) * 1000
-            with lock:
-                if ok:
-                    latencies.append(elapsed)
-                else:
-                    errors[0] += 1
-
-    threads = [threading.Thread(target=client_loop, args=(s,)) for s in clients]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return latencies, errors[0], time.perf_counter() - started
 
 
 def load(
