@@ -44,3 +44,19 @@ def test_worker_reports_whether_it_reaches_docker(app, config):
     name = keys[0].decode().split(":")[1]
     assert worker_docker_status(name) is True
     assert 0 < redis.ttl(keys[0]) <= 150
+
+
+def test_a_starting_worker_ends_runs_whose_worker_is_gone(app, config, member):
+    from app.models import Run, RunStatus
+    from app.services.runs import mark_running
+    from tests.web.run_helpers import start_run
+
+    run = start_run(member)
+    assert mark_running(run.id, "vanished-host.4242")  # a worker that no longer exists
+    result = run_burst_worker(config)
+    assert result.returncode == 0, result.stderr
+    db.session.expire_all()
+    run = db.session.get(Run, run.id)
+    assert run.status == RunStatus.ERROR
+    assert run.failure_cause == "worker_lost"
+    assert "stopped unexpectedly" in run.failure_summary
