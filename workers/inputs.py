@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import yaml
 
@@ -37,37 +38,56 @@ def _download_failure(error: FetchError, what: str) -> StepFailed:
     return StepFailed(f"Could not use the {what}: {error}", cause)
 
 
-def fetch_demo(
-    spec: RunSpec, ws: Workspace, settings: PipelineSettings, cache: DownloadCache, say: Say
-) -> tuple[DemoPaths, str]:
-    """Download, verify and unpack the demo dataset; return its paths and hash."""
-    say(f"Downloading the demo dataset from {spec.demo_url}")
+def fetch_archive(
+    url: str,
+    expected_sha256: str | None,
+    target: Path,
+    what: str,
+    max_bytes: int,
+    settings: PipelineSettings,
+    cache: DownloadCache,
+    say: Say,
+) -> str:
+    """Download an archive through the cache, verify it, unpack it safely; return its hash."""
+    say(f"Downloading the {what} from {url}")
     try:
         cached = cache.get(
-            spec.demo_url,
-            max_bytes=settings.max_demo_bytes,
-            policy=settings.policy,
-            expected_sha256=spec.demo_sha256,
+            url, max_bytes=max_bytes, policy=settings.policy, expected_sha256=expected_sha256
         )
     except FetchError as error:
-        raise _download_failure(error, "demo dataset") from None
-    say(
-        f"Demo dataset SHA-256 {cached.sha256}" + (" (from the cache)" if cached.from_cache else "")
-    )
+        raise _download_failure(error, what) from None
+    say(f"The {what}: SHA-256 {cached.sha256}" + (" (from the cache)" if cached.from_cache else ""))
     try:
         safe_unpack(
             cached.path,
-            ws.demo,
+            target,
             max_members=settings.max_archive_members,
             max_bytes=settings.max_unpacked_bytes,
         )
     except ArchiveError as error:
-        raise StepFailed(f"The demo dataset archive was refused: {error}", "bad_archive") from None
+        raise StepFailed(f"The {what} archive was refused: {error}", "bad_archive") from None
+    return cached.sha256
+
+
+def fetch_demo(
+    spec: RunSpec, ws: Workspace, settings: PipelineSettings, cache: DownloadCache, say: Say
+) -> tuple[DemoPaths, str]:
+    """Download, verify and unpack the demo dataset; return its paths and hash."""
+    sha = fetch_archive(
+        spec.demo_url,
+        spec.demo_sha256,
+        ws.demo,
+        "demo dataset",
+        settings.max_demo_bytes,
+        settings,
+        cache,
+        say,
+    )
     try:
         paths = read_demo_paths(ws.demo)
     except DemoPathsError as error:
         raise StepFailed(f"The demo dataset is not usable: {error}", "bad_archive") from None
-    return paths, cached.sha256
+    return paths, sha
 
 
 def load_config(
@@ -156,29 +176,16 @@ def fetch_additional_files(
     """Download, verify and unpack the slot's additional-files archive, when it has one."""
     if not slot.additional_files_url:
         return
-    who = ROLE_LABELS[slot.slot]
-    say(f"Downloading the {who}'s additional files from {slot.additional_files_url}")
-    try:
-        cached = cache.get(
-            slot.additional_files_url,
-            max_bytes=settings.max_additional_files_bytes,
-            policy=settings.policy,
-            expected_sha256=slot.additional_files_sha256,
-        )
-    except FetchError as error:
-        raise _download_failure(error, f"{who}'s additional files") from None
-    hashes[f"{slot.slot}.additional_files"] = cached.sha256
-    try:
-        safe_unpack(
-            cached.path,
-            ws.additional_files(slot.slot),
-            max_members=settings.max_archive_members,
-            max_bytes=settings.max_unpacked_bytes,
-        )
-    except ArchiveError as error:
-        raise StepFailed(
-            f"The {who}'s additional-files archive was refused: {error}", "bad_archive"
-        ) from None
+    hashes[f"{slot.slot}.additional_files"] = fetch_archive(
+        slot.additional_files_url,
+        slot.additional_files_sha256,
+        ws.additional_files(slot.slot),
+        f"{ROLE_LABELS[slot.slot]}'s additional files",
+        settings.max_additional_files_bytes,
+        settings,
+        cache,
+        say,
+    )
 
 
 def resolve_image(
