@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import re
+import resource
+import shutil
 import signal
 import subprocess
 import sys
@@ -12,6 +14,7 @@ import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urljoin
 
 import psycopg
 import requests
@@ -21,6 +24,7 @@ from tests.support.services import free_port, wait_until
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+USER_AGENT = "benchgate-load"
 
 
 def start_gunicorn(env: dict[str, str], workers: int, threads: int, log: Path) -> tuple:
@@ -63,9 +67,16 @@ def stop_process(process: subprocess.Popen) -> None:
         process.wait()
 
 
+def cookie_header(session: requests.Session) -> str:
+    """The Cookie header a signed-in session sends."""
+    return "; ".join(f"{cookie.name}={cookie.value}" for cookie in session.cookies)
+
+
 def signed_in(base: str, email: str) -> requests.Session:
     """A requests session signed in through the real form, CSRF token included."""
     session = requests.Session()
+    # One browser: Flask-Login marks a session not fresh when another user agent sends it.
+    session.headers["User-Agent"] = USER_AGENT
     form = session.get(base + "/account/signin", timeout=10)
     token = CSRF.search(form.text)
     if token is None:
@@ -78,6 +89,10 @@ def signed_in(base: str, email: str) -> requests.Session:
     )
     if answer.status_code != 302:
         raise RuntimeError(f"sign-in of {email} failed with HTTP {answer.status_code}")
+    # Like a browser, follow to the next page: it shows (and so removes) the sign-in message.
+    # wrk sends this session's cookie unchanged on every request; with the message still in it,
+    # every page would show it again and send a new cookie.
+    session.get(urljoin(answer.url, answer.headers["Location"]), timeout=10)
     return session
 
 
@@ -128,11 +143,12 @@ class CpuMeter:
         return {pid: cpu_seconds(pid) for (pid,) in pids}
 
     def snapshot(self) -> dict[str, dict[int, float] | float]:
-        """Read every counter now."""
+        """Read every counter now; the clients are this process and the children it waited for."""
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
         return {
             "web": self._gunicorn(),
             "db": self._postgres(),
-            "client": time.process_time(),
+            "client": time.process_time() + children.ru_utime + children.ru_stime,
             "machine": machine_busy_seconds(),
         }
 
@@ -190,3 +206,62 @@ def hammer(
     for thread in threads:
         thread.join()
     return latencies, errors[0], time.perf_counter() - started
+
+
+# The same load from wrk, a load generator in C
+
+
+WRK_SCRIPT = Path(__file__).resolve().parent / "wrk_report.lua"
+WRK_LINE = re.compile(r"^WRK (.*)$", re.MULTILINE)
+
+
+def wrk_available() -> bool:
+    """Tell whether Debian's wrk is installed."""
+    return shutil.which("wrk") is not None
+
+
+@dataclass(frozen=True)
+class WrkResult:
+    """What one wrk run measured; latencies in ms at the client."""
+
+    requests: int
+    seconds: float
+    errors: int  # answers other than 200, and socket errors
+    bytes_per_request: float
+    p50: float
+    p95: float
+    p99: float
+    max: float
+
+
+def wrk(url: str, cookie: str, clients: int, seconds: float) -> WrkResult:
+    """Run wrk: `clients` connections, each sending its next request when the last is answered."""
+    command = [
+        "wrk",
+        f"--connections={clients}",
+        f"--threads={min(2, clients)}",
+        f"--duration={max(1, round(seconds))}s",
+        "--timeout=30s",
+        f"--script={WRK_SCRIPT}",
+        f"--header=User-Agent: {USER_AGENT}",
+        *([f"--header=Cookie: {cookie}"] if cookie else []),
+        url,
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60)
+    found = WRK_LINE.search(done.stdout)
+    if done.returncode != 0 or found is None:
+        raise RuntimeError(
+            f"wrk failed ({done.returncode}): {done.stdout[-500:]}{done.stderr[-500:]}"
+        )
+    fields = dict(item.split("=") for item in found.group(1).split())
+    count = int(fields["requests"])
+    return WrkResult(
+        requests=count,
+        seconds=float(fields["seconds"]),
+        errors=int(fields["not_ok"]) + int(fields["socket_errors"]),
+        bytes_per_request=int(fields["bytes"]) / max(1, count),
+        p50=int(fields["p50_us"]) / 1000,
+        p95=int(fields["p95_us"]) / 1000,
+        p99=int(fields["p99_us"]) / 1000,
+        max=int(fields["max_us"]) / 1000,
+    )
