@@ -7,7 +7,7 @@ from app import create_app
 app = create_app()
 
 # What start-up made (modules, mappers, compiled templates) lives as long as the process, yet
-# every full collection walked it again: a fifth of a list page's CPU went to the collector.
+# every full collection walked it again: nearly a fifth of a list page's CPU went there.
 # Frozen, it is left alone; a higher first threshold lets a page's thousands of short-lived
 # objects be freed by reference counting before a collection is due.
 gc.freeze()

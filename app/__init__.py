@@ -76,10 +76,11 @@ def register_extensions(app: Flask) -> None:
     login_manager.login_message_category = "info"
 
     from app.models import User
+    from app.services.accounts import load_signed_in
 
     @login_manager.user_loader
     def load_user(user_id: str) -> User | None:
-        return db.session.get(User, int(user_id))
+        return load_signed_in(int(user_id))
 
     redis = Redis.from_url(app.config["REDIS_URL"], socket_connect_timeout=2, socket_timeout=5)
     app.extensions["redis"] = redis

@@ -4,7 +4,7 @@ from datetime import datetime
 
 from flask_login import UserMixin
 from sqlalchemy import String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, query_expression
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.database import utcnow
@@ -28,6 +28,10 @@ class User(UserMixin, db.Model):
     is_admin: Mapped[bool] = mapped_column(default=False)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    # Loaded with the signed-in account, in the same query (services.accounts.load_signed_in);
+    # None when the account was loaded any other way, or refreshed since.
+    unread_notifications: Mapped[int | None] = query_expression()
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses sign-in to inactive accounts

@@ -16,10 +16,13 @@ from app.services.notifications import (
 
 @bp.app_context_processor
 def unread_notifications() -> dict:
-    """Give every page the signed-in member's unread count (one COUNT query, only when shown)."""
+    """Give every page the signed-in member's unread count, loaded with the account."""
     if not current_user.is_authenticated:
         return {}
-    return {"unread_notifications": unread_count(current_user)}
+    unread = current_user.unread_notifications
+    if unread is None:  # the account was refreshed after a change in this request
+        unread = unread_count(current_user)
+    return {"unread_notifications": unread}
 
 
 @bp.route("/")

@@ -3,15 +3,41 @@
 from __future__ import annotations
 
 import secrets
+from functools import cache
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy.orm import with_expression
 
 from app.extensions import db
-from app.models import User, normalize_email
+from app.models import Notification, User, normalize_email
 
 
 class AccountError(Exception):
     """A request about accounts that cannot be granted; the message is for the user."""
+
+
+def load_signed_in(user_id: int) -> User | None:
+    """Load the account of a session with its unread notification count, in one query."""
+    return db.session.scalar(_signed_in_query(), {"user_id": user_id})
+
+
+@cache
+def _signed_in_query() -> Select:
+    # Every page shows the count in its header: asking for it here saves a query per page.
+    # Built once: building it and its cache key cost more than running it.
+    unread = (
+        select(func.count(Notification.id))
+        .where(Notification.user_id == User.id, Notification.read_at.is_(None))
+        .correlate(User)
+        .scalar_subquery()
+    )
+    return (
+        select(User)
+        .options(with_expression(User.unread_notifications, unread))
+        .where(User.id == bindparam("user_id"))
+        # Fresh even when the account is already in the session (a test's, or after sign-in).
+        .execution_options(populate_existing=True)
+    )
 
 
 def find_user_by_email(email: str) -> User | None:
