@@ -5,7 +5,6 @@ from flask_login import current_user, login_required
 
 from app.benchmarks import bp
 from app.benchmarks.forms import BenchmarkForm, CatalogueSearchForm, EditBenchmarkForm
-from app.extensions import db
 from app.joins.panel import benchmark_panel
 from app.models import Benchmark
 from app.models.enums import InvalidTransition
@@ -13,23 +12,23 @@ from app.services.audit import events_for
 from app.services.benchmark_checks import FORM, BenchmarkError, find_problems
 from app.services.benchmarks import (
     BenchmarkFields,
+    benchmark_for_page,
     can_edit,
     can_retest,
     can_view,
-    catalogue_query,
     frozen_message,
     is_owner,
-    owned_query,
     resubmit,
     submit_benchmark,
     update_benchmark,
 )
+from app.services.listings import benchmark_catalogue_page, owned_benchmarks_page
 
 
 def _visible_or_404(benchmark_id: int) -> Benchmark:
     """The benchmark, if the member may see it; otherwise 404, as if it did not exist."""
-    benchmark = db.get_or_404(Benchmark, benchmark_id)
-    if not can_view(benchmark, current_user):
+    benchmark = benchmark_for_page(benchmark_id)
+    if benchmark is None or not can_view(benchmark, current_user):
         abort(404)
     return benchmark
 
@@ -52,15 +51,11 @@ def _check_the_rest(form, current: Benchmark | None) -> None:
     )
 
 
-def _paginate(query):
-    return db.paginate(query, per_page=current_app.config["PAGE_SIZE"], error_out=False)
-
-
 @bp.route("/")
 @login_required
 def index():
     search = CatalogueSearchForm(request.args)
-    page = _paginate(catalogue_query(search.q.data))
+    page = benchmark_catalogue_page(search.q.data, per_page=current_app.config["PAGE_SIZE"])
     args = {"q": search.q.data} if search.q.data else {}
     return render_template("benchmarks/index.html", page=page, search=search, args=args)
 
@@ -68,7 +63,8 @@ def index():
 @bp.route("/mine")
 @login_required
 def mine():
-    return render_template("benchmarks/mine.html", page=_paginate(owned_query(current_user)))
+    page = owned_benchmarks_page(current_user, per_page=current_app.config["PAGE_SIZE"])
+    return render_template("benchmarks/mine.html", page=page)
 
 
 @bp.route("/new", methods=["GET", "POST"])

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.extensions import db
-from app.joins.forms import AskToJoinForm, JoinPolicyForm
+from app.joins.forms import JoinPolicyForm
 from app.models import Benchmark, BenchmarkStatus, User
 from app.services import join_requests as joins
+from app.services.containers import own_models
 
 
 def benchmark_panel(benchmark: Benchmark, user: User) -> dict[str, Any]:
@@ -18,11 +18,9 @@ def benchmark_panel(benchmark: Benchmark, user: User) -> dict[str, Any]:
         "open": approved,
         # Only the member's own models here: every member opens this page, and the operational
         # models others share are thousands on a busy portal (the ask page lists them).
-        "ask_form": AskToJoinForm.for_member(user, shared=False, formdata=None)
-        if approved
-        else None,
+        "models": own_models(user) if approved else [],
         "manage": manage,
-        "mine": list(db.session.scalars(joins.asked_by_query(user, benchmark))),
+        "mine": joins.asked_by_to(user, benchmark),
         "requests": joins.requests_for(benchmark) if manage else [],
         "side_by_side": joins.side_by_side,
         "can_decide": lambda request: joins.can_decide(request, user),

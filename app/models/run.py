@@ -29,7 +29,7 @@ class Run(db.Model):
     __tablename__ = "runs"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    requester_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    requester_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     kind: Mapped[RunKind] = mapped_column(enum_type(RunKind), default=RunKind.WORKFLOW_TEST)
     status: Mapped[RunStatus] = mapped_column(
         enum_type(RunStatus), default=RunStatus.QUEUED, index=True
@@ -57,7 +57,8 @@ class Run(db.Model):
     failure_cause: Mapped[str | None] = mapped_column(String(40))
     failure_summary: Mapped[str | None] = mapped_column(Text)
     failure_log_tail: Mapped[str | None] = mapped_column(Text)
-    log_text: Mapped[str | None] = mapped_column(Text)  # the full log, kept when the run ends
+    # The full log, kept when the run ends; up to megabytes, so read only when asked for.
+    log_text: Mapped[str | None] = mapped_column(Text, deferred=True)
 
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     started_at: Mapped[datetime | None]
@@ -70,6 +71,9 @@ class Run(db.Model):
     steps: Mapped[list[RunStep]] = relationship(
         back_populates="run", order_by="RunStep.position", cascade="all, delete-orphan"
     )
+
+    # A member's runs, newest first, are cut from this index alone (see services.listings).
+    __table_args__ = (db.Index("ix_runs_requester_created", "requester_id", "created_at", "id"),)
 
     @property
     def is_finished(self) -> bool:

@@ -13,7 +13,7 @@ from app.review.evidence import slot_inputs
 from app.review.forms import DecisionForm
 from app.services.audit import events_for
 from app.services.benchmark_checks import BenchmarkError
-from app.services.benchmarks import review_queue_query
+from app.services.listings import review_queue_page
 from app.services.reviews import (
     approve_benchmark,
     reject_benchmark,
@@ -38,9 +38,7 @@ DONE = {
 @bp.route("/")
 @admin_required
 def queue():
-    page = db.paginate(
-        review_queue_query(), per_page=current_app.config["PAGE_SIZE"], error_out=False
-    )
+    page = review_queue_page(per_page=current_app.config["PAGE_SIZE"])
     return render_template("review/queue.html", page=page)
 
 

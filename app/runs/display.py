@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from app.database import utcnow
+from app.models.run import SLOTS
 from app.runs import bp
 
 STEP_LABELS = {
@@ -59,6 +62,14 @@ def format_duration(seconds: float | None) -> str:
         return f"{minutes} min {secs:02d} s"
     hours, minutes = divmod(minutes, 60)
     return f"{hours} h {minutes:02d} min"
+
+
+@bp.app_template_filter("elapsed")
+def format_elapsed(started_at: datetime | None, finished_at: datetime | None = None) -> str:
+    """Say how long a run took, or has been running when it has not finished; — before it starts."""
+    if started_at is None:
+        return "—"
+    return format_duration(((finished_at or utcnow()) - started_at).total_seconds())
 
 
 @bp.app_template_filter("run_status")
@@ -127,6 +138,13 @@ def slot_summary(spec: Mapping[str, Any] | None) -> str:
     parts = urlsplit(url)
     folders = [p for p in parts.path.split("/") if p][:-1]
     return f"link to {parts.hostname or url}" + (f" …/{folders[-1]}" if folders else "")
+
+
+@bp.app_template_filter("slot_summaries")
+def slot_summaries(inputs: Mapping[str, Any] | None) -> list[str]:
+    """The three inputs of a run in a few words each: preparator, model, evaluator."""
+    slots = (inputs or {}).get("slots") or {}
+    return [slot_summary(slots.get(slot)) for slot in SLOTS]
 
 
 def last_lines(text: str | None, count: int) -> tuple[list[str], int]:

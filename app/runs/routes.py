@@ -21,6 +21,7 @@ from app.runs.stream import (
     stream_client,
     stream_exists,
 )
+from app.services.listings import runs_page
 from app.services.queue import live_workers
 from app.services.runs import (
     RunRequestError,
@@ -48,10 +49,7 @@ def _visible_run_or_404(run_id: int) -> Run:
 @login_required
 def index():
     show_all = bool(current_user.is_admin and request.args.get("all") == "1")
-    query = select(Run).order_by(Run.created_at.desc(), Run.id.desc())
-    if not show_all:
-        query = query.where(Run.requester_id == current_user.id)
-    page = db.paginate(query, per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    page = runs_page(current_user, everyone=show_all, per_page=current_app.config["PAGE_SIZE"])
     return render_template("runs/index.html", page=page, show_all=show_all)
 
 

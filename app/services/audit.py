@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from functools import cache
+
+from sqlalchemy import Select, bindparam, select
 
 from app.extensions import db
 from app.models import AuditEvent, User
@@ -32,13 +34,18 @@ def record_event(
 
 def events_for(subject: db.Model) -> list[AuditEvent]:
     """Return the audit events of one record, oldest first."""
-    return list(
-        db.session.scalars(
-            select(AuditEvent)
-            .where(
-                AuditEvent.subject_type == subject_type(subject),
-                AuditEvent.subject_id == subject.id,
-            )
-            .order_by(AuditEvent.created_at, AuditEvent.id)
+    params = {"subject_type": subject_type(subject), "subject_id": subject.id}
+    return list(db.session.scalars(_events_query(), params))
+
+
+@cache
+def _events_query() -> Select:
+    # Built once: every benchmark and container page asks for its history.
+    return (
+        select(AuditEvent)
+        .where(
+            AuditEvent.subject_type == bindparam("subject_type"),
+            AuditEvent.subject_id == bindparam("subject_id"),
         )
+        .order_by(AuditEvent.created_at, AuditEvent.id)
     )

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
+from functools import cache
 from typing import NoReturn
 
 from flask import current_app, has_request_context, url_for
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import defaultload, joinedload
 
 from app.extensions import db
 from app.models import (
@@ -85,6 +87,30 @@ def is_owner(benchmark: Benchmark, user: User) -> bool:
     return user.is_authenticated and benchmark.owner_id == user.id
 
 
+def benchmark_for_page(benchmark_id: int) -> Benchmark | None:
+    """Load a benchmark with what its page shows: containers, their owners, its test's status."""
+    return db.session.scalar(_page_query(), {"benchmark_id": benchmark_id})
+
+
+@cache
+def _page_query() -> Select:
+    # One query instead of one per container and one for the run, whose log it leaves out;
+    # built once, as building it costs more than running it.
+    shown = (Container.name, Container.state, Container.is_valid, Container.owner_id)
+    return (
+        select(Benchmark)
+        .where(Benchmark.id == bindparam("benchmark_id"))
+        .options(
+            *(
+                joinedload(slot).load_only(*shown)
+                for slot in (Benchmark.prep, Benchmark.model, Benchmark.evaluator)
+            ),
+            joinedload(Benchmark.run).load_only(Run.status, Run.finished_at),
+            defaultload(Benchmark.run).lazyload(Run.requester),
+        )
+    )
+
+
 def can_view(benchmark: Benchmark, user: User) -> bool:
     """Approved benchmarks are for every member; the others for their owner and administrators."""
     if not user.is_authenticated:
@@ -104,35 +130,6 @@ def can_retest(benchmark: Benchmark, user: User) -> bool:
     return is_owner(benchmark, user) and benchmark.status in (
         BenchmarkStatus.TEST_FAILED,
         BenchmarkStatus.CHANGES_REQUESTED,
-    )
-
-
-# Queries for the lists.
-
-
-def catalogue_query(search: str | None = None) -> Select:
-    """Select approved benchmarks whose name contains search (any case), by name."""
-    query = select(Benchmark).where(Benchmark.status == BenchmarkStatus.APPROVED)
-    if search and search.strip():
-        query = query.where(Benchmark.name_key.contains(search.strip().lower(), autoescape=True))
-    return query.order_by(Benchmark.name_key, Benchmark.id)
-
-
-def owned_query(user: User) -> Select:
-    """Select every benchmark of user, whatever its status, most recently changed first."""
-    return (
-        select(Benchmark)
-        .where(Benchmark.owner_id == user.id)
-        .order_by(Benchmark.updated_at.desc(), Benchmark.id.desc())
-    )
-
-
-def review_queue_query() -> Select:
-    """Select the benchmarks awaiting a decision, the longest waiting first."""
-    return (
-        select(Benchmark)
-        .where(Benchmark.status == BenchmarkStatus.PENDING_APPROVAL)
-        .order_by(Benchmark.submitted_at, Benchmark.id)
     )
 
 

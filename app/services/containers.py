@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
+from functools import cache
 
 from flask import current_app
-from sqlalchemy import or_, select
+from sqlalchemy import Row, Select, bindparam, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
@@ -302,6 +303,25 @@ def _commit_or_refuse(links: ContainerLinks) -> None:
         raise ContainerError(
             {"name": [f"The name “{links.name.strip()}” was just taken. Choose another one."]}
         ) from None
+
+
+def own_models(user: User) -> list[Row]:
+    """The member's valid models, by name: id, name and state, enough for a list to pick from."""
+    return list(db.session.execute(_own_models_query(), {"owner_id": user.id}))
+
+
+@cache
+def _own_models_query() -> Select:
+    # Built once: every approved benchmark's page lists the member's models.
+    return (
+        select(Container.id, Container.name, Container.state)
+        .where(
+            Container.owner_id == bindparam("owner_id"),
+            Container.role == ContainerRole.MODEL,
+            Container.is_valid.is_(True),
+        )
+        .order_by(Container.name_key, Container.id)
+    )
 
 
 def usable_containers(

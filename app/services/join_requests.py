@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, bindparam, select
 
 from app.extensions import db
 from app.models import (
@@ -74,6 +75,25 @@ def requests_for(benchmark: Benchmark) -> list[JoinRequest]:
             .where(JoinRequest.benchmark_id == benchmark.id)
             .order_by(JoinRequest.created_at.desc(), JoinRequest.id.desc())
         )
+    )
+
+
+def asked_by_to(user: User, benchmark: Benchmark) -> list[JoinRequest]:
+    """The requests user made to join benchmark, newest first."""
+    params = {"user_id": user.id, "benchmark_id": benchmark.id}
+    return list(db.session.scalars(_asked_to_query(), params))
+
+
+@cache
+def _asked_to_query() -> Select:
+    # Built once: every member opening an approved benchmark's page sees their own requests.
+    return (
+        select(JoinRequest)
+        .where(
+            JoinRequest.requested_by_id == bindparam("user_id"),
+            JoinRequest.benchmark_id == bindparam("benchmark_id"),
+        )
+        .order_by(JoinRequest.created_at.desc(), JoinRequest.id.desc())
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import html
 from pathlib import Path
 
 from app.extensions import db
@@ -74,3 +75,17 @@ def make_container(
     db.session.add(container)
     db.session.commit()
     return container
+
+
+def page_text(response) -> str:
+    """The page's HTML with its entities decoded."""
+    return html.unescape(response.get_data(as_text=True))
+
+
+def names_listed(body: str) -> list[str]:
+    """Return the container names of the catalogue table, in order."""
+    rows = body.split("<tbody>", 1)[1].split("</tbody>", 1)[0] if "<tbody>" in body else ""
+    return [
+        part.split(">", 1)[1].split("</a>", 1)[0]
+        for part in rows.split('<a href="/containers/')[1:]
+    ]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import html
-
 import pytest
 from sqlalchemy import event, select
 
@@ -11,20 +9,15 @@ from app.extensions import db
 from app.models import AuditEvent, Container, ContainerRole, ContainerState
 from tests.conftest import post_form, sign_in
 from tests.factories import make_user
-from tests.web.container_helpers import example, make_container, prep_links, register, sha256
-
-
-def page_text(response) -> str:
-    return html.unescape(response.get_data(as_text=True))
-
-
-def names_listed(body: str) -> list[str]:
-    """Return the container names of the catalogue table, in order."""
-    rows = body.split("<tbody>", 1)[1].split("</tbody>", 1)[0] if "<tbody>" in body else ""
-    return [
-        part.split(">", 1)[1].split("</a>", 1)[0]
-        for part in rows.split('<a href="/containers/')[1:]
-    ]
+from tests.web.container_helpers import (
+    example,
+    make_container,
+    names_listed,
+    page_text,
+    prep_links,
+    register,
+    sha256,
+)
 
 
 def actions_of(container: Container) -> list[str]:

@@ -1,0 +1,17 @@
+"""How moments read on every page: a <time> element with its machine-readable instant."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from markupsafe import Markup, escape
+
+from app.main import bp
+
+
+@bp.app_template_filter("time_tag")
+def time_tag(moment: datetime, pattern: str = "%Y-%m-%d %H:%M UTC") -> Markup:
+    """Write a <time> element: the instant for machines, `pattern` (strftime) for people."""
+    # One filter call instead of two method calls per row: lists print a date on every row.
+    iso, text = escape(moment.isoformat()), escape(moment.strftime(pattern))
+    return Markup(f'<time datetime="{iso}">{text}</time>')

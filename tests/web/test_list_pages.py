@@ -1,0 +1,127 @@
+"""The list pages as a reader meets them: pages past the end, uncounted lists, searches,
+and what each page costs the database."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from flask import g
+from sqlalchemy import event, select
+
+from app.extensions import csrf, db
+from app.models import BenchmarkStatus, User
+from app.services.notifications import notify
+from tests.conftest import own_app
+from tests.web.benchmark_helpers import make_trio, record_benchmark, signed_in
+from tests.web.container_helpers import make_container, names_listed, page_text
+from tests.web.run_helpers import start_run
+
+
+@contextmanager
+def statements() -> Iterator[list[str]]:
+    """Collect the SQL statements sent inside the block."""
+    sent: list[str] = []
+
+    def record(conn, cursor, statement, *args):
+        sent.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+
+
+def test_a_page_past_the_end_shows_the_last_page(member_client, member, app):
+    app.config["PAGE_SIZE"] = 2
+    for number in range(3):
+        make_container(member, f"Model {number}")
+    body = page_text(member_client.get("/containers/?page=9"))
+    assert names_listed(body) == ["Model 2"]
+    assert "Page 2 of 2" in body and "3 containers" in body
+
+
+def test_all_runs_are_paged_without_a_total_newest_first(admin_client, member, app):
+    app.config["PAGE_SIZE"] = 2
+    oldest, middle, newest = (start_run(member) for _ in range(3))
+    first = admin_client.get("/runs/?all=1").get_data(as_text=True)
+    assert f'/runs/{newest.id}"' in first and f'/runs/{middle.id}"' in first
+    assert f'/runs/{oldest.id}"' not in first
+    # Counting every run on every view would grow with the portal: no "of N" here.
+    assert "Page 1</span>" in first and "Page 1 of" not in first
+    assert 'href="/runs/?page=2&amp;all=1" rel="next"' in first.replace("&amp;", "&").replace(
+        "&", "&amp;"
+    )
+    second = admin_client.get("/runs/?all=1&page=2").get_data(as_text=True)
+    assert f'/runs/{oldest.id}"' in second and f'/runs/{newest.id}"' not in second
+    assert 'rel="next"' not in second and 'rel="prev"' in second
+
+
+def test_searches_take_percent_and_underscore_as_plain_letters(member_client, member, app):
+    for name in ("lung_ct", "lungXct", "lung%ct"):
+        make_container(member, name)
+    assert names_listed(page_text(member_client.get("/containers/?q=lung_ct"))) == ["lung_ct"]
+    assert names_listed(page_text(member_client.get("/containers/?q=g%25c"))) == ["lung%ct"]
+    trio = make_trio(member)
+    for name in ("Knee_MRI", "KneeXMRI"):
+        record_benchmark(member, trio, name, BenchmarkStatus.APPROVED)
+    found = member_client.get("/benchmarks/?q=e_m").get_data(as_text=True)
+    assert "Knee_MRI" in found and "KneeXMRI" not in found
+
+
+def test_the_header_count_comes_with_the_account_in_one_query(app, member):
+    notify(member, "Your benchmark was approved.")
+    notify(member, "A model asks to join.")
+    db.session.commit()
+    client = signed_in(app, member.email)
+    with statements() as sent:
+        body = client.get("/").get_data(as_text=True)
+    assert "Notifications (2)" in body
+    assert len(sent) == 1, sent  # the home page reads nothing else
+
+
+def test_list_pages_cost_one_query_besides_the_account(app, member, admin):
+    trio = make_trio(member)
+    record_benchmark(member, trio, "Chest CT", BenchmarkStatus.APPROVED)
+    record_benchmark(member, trio, "Brain MRI", BenchmarkStatus.PENDING_APPROVAL)
+    start_run(member, trio)
+    member_browser, admin_browser = signed_in(app, member.email), signed_in(app, admin.email)
+    pages = [
+        (member_browser, "/containers/"),
+        (member_browser, "/containers/?role=model&q=chest&mine=y"),
+        (member_browser, "/benchmarks/"),
+        (member_browser, "/benchmarks/mine"),
+        (member_browser, "/runs/"),
+        (admin_browser, "/runs/?all=1"),
+        (admin_browser, "/admin/review/"),
+    ]
+    for browser, path in pages:
+        g.pop("_login_user", None)  # the test's app context outlives requests; a server's not
+        with statements() as sent:
+            assert browser.get(path).status_code == 200
+        assert len(sent) == 2, (path, sent)
+
+
+@csrf.exempt
+def _add_then_fail_to_commit():
+    db.session.add(User(email="ghost@example.org", display_name="Ghost", password_hash="x"))
+    db.session.flush()  # sent, never committed by the view
+    return "added"
+
+
+def test_a_get_reads_in_autocommit_and_a_post_keeps_its_transaction(app, config):
+    with own_app(config) as extra:
+        extra.add_url_rule("/_add", view_func=_add_then_fail_to_commit, methods=["GET", "POST"])
+        web = extra.test_client()
+        assert web.post("/_add").status_code == 200
+        assert ghost() is None  # a POST's transaction ends with the request, rolled back
+        assert web.get("/_add").status_code == 200
+        assert ghost() is not None  # a GET has no transaction: each statement commits
+
+
+def ghost() -> User | None:
+    db.session.expire_all()
+    found = db.session.scalar(select(User).where(User.email == "ghost@example.org"))
+    db.session.rollback()  # do not hold a transaction open over the next request
+    return found
