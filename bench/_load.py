@@ -27,10 +27,20 @@ CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 USER_AGENT = "benchgate-load"
 
 
-def start_gunicorn(env: dict[str, str], workers: int, threads: int, log: Path) -> tuple:
-    """Start gunicorn (gthread) on a free loopback port; return the process and its link."""
+def start_gunicorn(
+    env: dict[str, str], workers: int, threads: int, connections: int, log: Path
+) -> tuple:
+    """Start gunicorn (gthread) on a free loopback port; return the process and its link.
+
+    `connections` caps the connections each worker holds, kept-alive ones included: without a
+    cap, the first worker to wake takes most of the clients' persistent connections (14 of 16
+    were seen on one worker) and serves them on one core while the other waits.
+    """
     port = free_port()
-    command = f"-m gunicorn -k gthread --workers {workers} --threads {threads}".split()
+    command = (
+        f"-m gunicorn -k gthread --workers {workers} --threads {threads} "
+        f"--worker-connections {connections}"
+    ).split()
     with open(log, "w") as out:
         process = subprocess.Popen(
             [sys.executable, *command, "--bind", f"127.0.0.1:{port}", "wsgi:app"],

@@ -303,6 +303,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--clients", type=int, default=16, help="concurrent clients (16)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
     parser.add_argument("--threads", type=int, default=4, help="threads per worker (default 4)")
+    parser.add_argument(
+        "--worker-connections",
+        type=int,
+        default=0,
+        help="connections a worker holds at most (default twice its threads)",
+    )
     parser.add_argument("--scale", type=float, default=1.0, help="data size, 1 = full (1)")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     parser.add_argument(
@@ -358,11 +364,15 @@ def main() -> int:
         page_list = pages(first_approved_benchmark(dbname), counts["containers"])
         count_queries(config, page_list, full, out)
 
-        process, base = start_gunicorn(env, args.workers, args.threads, folder / "gunicorn.log")
+        connections = args.worker_connections or 2 * args.threads
+        process, base = start_gunicorn(
+            env, args.workers, args.threads, connections, folder / "gunicorn.log"
+        )
         stack.callback(stop_process, process)
         print(
             f"load: {args.clients} clients, gunicorn gthread {args.workers} workers x "
-            f"{args.threads} threads, {args.seconds:g} s per page; load average before: "
+            f"{args.threads} threads, at most {connections} connections per worker, "
+            f"{args.seconds:g} s per page; load average before: "
             + " ".join(Path("/proc/loadavg").read_text().split()[:3]),
             flush=True,
         )
