@@ -13,6 +13,7 @@ from sqlalchemy import ColumnElement, Row, Select, Subquery, bindparam, func, se
 from app.extensions import db
 
 LIKE_ESCAPE = "/"
+LAST_PAGE = 1_000_000  # further, the OFFSET would not fit the database's integer
 
 
 @dataclass(frozen=True)
@@ -53,9 +54,12 @@ class Page:
 
 
 def requested_page() -> int:
-    """The `page` argument of the request: a whole number from 1; anything else reads as 1."""
+    """The `page` argument of the request: a whole number from 1; anything else reads as 1.
+
+    A page past the end is read as the list's last (PagedQuery.page), however far past.
+    """
     page = request.args.get("page", 1, type=int)
-    return page if page >= 1 else 1
+    return min(page, LAST_PAGE) if page >= 1 else 1
 
 
 def like_pattern(fragment: str) -> str:

@@ -37,9 +37,14 @@ def test_a_page_past_the_end_shows_the_last_page(member_client, member, app):
     app.config["PAGE_SIZE"] = 2
     for number in range(3):
         make_container(member, f"Model {number}")
-    body = page_text(member_client.get("/containers/?page=9"))
-    assert names_listed(body) == ["Model 2"]
-    assert "Page 2 of 2" in body and "3 containers" in body
+    for far in ("9", "99999999999999"):
+        body = page_text(member_client.get(f"/containers/?page={far}"))
+        assert names_listed(body) == ["Model 2"]
+        assert "Page 2 of 2" in body and "3 containers" in body
+    assert names_listed(page_text(member_client.get("/containers/?page=-3"))) == [
+        "Model 0",
+        "Model 1",
+    ]
 
 
 def test_all_runs_are_paged_without_a_total_newest_first(admin_client, member, app):
