@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import cache
 
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Row, Select, bindparam, select
 
 from app.extensions import db
 from app.models import AuditEvent, User
@@ -32,17 +32,27 @@ def record_event(
     return event
 
 
-def events_for(subject: db.Model) -> list[AuditEvent]:
-    """Return the audit events of one record, oldest first."""
+def events_for(subject: db.Model) -> list[Row]:
+    """Return the audit events of one record, oldest first, as rows for a page.
+
+    Each row has the event's action, reason and created_at, and actor_name: the actor's display
+    name, or None for Benchgate itself.
+    """
     params = {"subject_type": subject_type(subject), "subject_id": subject.id}
-    return list(db.session.scalars(_events_query(), params))
+    return list(db.session.execute(_events_query(), params))
 
 
 @cache
 def _events_query() -> Select:
-    # Built once: every benchmark and container page asks for its history.
+    # Built once, read as rows: every benchmark and container page shows its history.
     return (
-        select(AuditEvent)
+        select(
+            AuditEvent.action,
+            AuditEvent.reason,
+            AuditEvent.created_at,
+            User.display_name.label("actor_name"),
+        )
+        .outerjoin(User, User.id == AuditEvent.actor_id)
         .where(
             AuditEvent.subject_type == bindparam("subject_type"),
             AuditEvent.subject_id == bindparam("subject_id"),

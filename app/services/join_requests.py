@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Row, Select, bindparam, select
 
 from app.extensions import db
 from app.models import (
@@ -78,17 +78,30 @@ def requests_for(benchmark: Benchmark) -> list[JoinRequest]:
     )
 
 
-def asked_by_to(user: User, benchmark: Benchmark) -> list[JoinRequest]:
-    """The requests user made to join benchmark, newest first."""
+def asked_by_to(user: User, benchmark: Benchmark) -> list[Row]:
+    """The requests user made to join benchmark, newest first, as rows for a page.
+
+    Each row has the request's id, status, run_id, created_at and reason, and its model's id
+    and name (model_id, model_name).
+    """
     params = {"user_id": user.id, "benchmark_id": benchmark.id}
-    return list(db.session.scalars(_asked_to_query(), params))
+    return list(db.session.execute(_asked_to_query(), params))
 
 
 @cache
 def _asked_to_query() -> Select:
-    # Built once: every member opening an approved benchmark's page sees their own requests.
+    # Built once, read as rows: every member opening an approved benchmark's page sees them.
     return (
-        select(JoinRequest)
+        select(
+            JoinRequest.id,
+            JoinRequest.status,
+            JoinRequest.run_id,
+            JoinRequest.created_at,
+            JoinRequest.reason,
+            JoinRequest.model_id,
+            Container.name.label("model_name"),
+        )
+        .join(Container, Container.id == JoinRequest.model_id)
         .where(
             JoinRequest.requested_by_id == bindparam("user_id"),
             JoinRequest.benchmark_id == bindparam("benchmark_id"),

@@ -353,6 +353,9 @@ def test_owner_sees_the_results_of_the_reference_model_next_to_this_model(app, o
 def test_members_see_their_own_requests_only(app, member, pending):
     body = unescape(signed_in(app, member.email).get(f"/benchmarks/{pending.benchmark_id}").text)
     assert "Your requests" in body and "Awaiting the owner's decision" in body
+    yours = body[body.index("Your requests") :]
+    assert f'/containers/{pending.model_id}">Mia DenseNet</a>' in yours
+    assert f"/runs/{pending.run_id}" in yours
     assert "Requests to join" not in body and 'name="approve"' not in body
     mine = unescape(signed_in(app, member.email).get("/benchmarks/join-requests").text)
     assert "Chest 2025" in mine and "Mia DenseNet" in mine
