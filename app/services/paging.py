@@ -56,7 +56,8 @@ class Page:
 def requested_page() -> int:
     """The `page` argument of the request: a whole number from 1; anything else reads as 1.
 
-    A page past the end is read as the list's last (PagedQuery.page), however far past.
+    A page past the end is read as the list's last (PagedQuery.page), however far past, or
+    as the first of an uncounted list.
     """
     page = request.args.get("page", 1, type=int)
     return min(page, LAST_PAGE) if page >= 1 else 1
@@ -123,7 +124,11 @@ class PagedQuery:
         return cls(query, count, 0 if counted else 1, counted)
 
     def page(self, params: Mapping[str, Any], *, per_page: int, page: int | None = None) -> Page:
-        """Read one page (the request's `page` argument when None); past the end, the last."""
+        """Read one page (the request's `page` argument when None).
+
+        Past the end it reads the last page, or the first of an uncounted list, which does
+        not know where its end is.
+        """
         page = page or requested_page()
         window = {"limit": per_page + self.per_page_extra, "offset": (page - 1) * per_page}
         found: list[Row] = list(db.session.execute(self.rows, {**params, **window}))
