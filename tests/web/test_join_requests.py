@@ -357,6 +357,8 @@ def test_members_see_their_own_requests_only(app, member, pending):
     assert f'/containers/{pending.model_id}">Mia DenseNet</a>' in yours
     assert f"/runs/{pending.run_id}" in yours
     assert "Requests to join" not in body and 'name="approve"' not in body
+    catalogue = signed_in(app, member.email).get("/benchmarks/").text
+    assert 'href="/benchmarks/join-requests">My join requests</a>' in catalogue
     mine = unescape(signed_in(app, member.email).get("/benchmarks/join-requests").text)
     assert "Chest 2025" in mine and "Mia DenseNet" in mine
 
