@@ -113,6 +113,8 @@ JOIN_REQUEST_TRANSITIONS: dict[JoinRequestStatus, frozenset[JoinRequestStatus]] 
 
 # A request in one of these is still being handled: a second one for the same model waits.
 OPEN_JOIN_REQUEST_STATUSES = frozenset({JoinRequestStatus.TESTING, JoinRequestStatus.PENDING})
+# A model has at most one of these per benchmark: open, or joined.
+LIVE_JOIN_REQUEST_STATUSES = OPEN_JOIN_REQUEST_STATUSES | {JoinRequestStatus.APPROVED}
 
 JOIN_POLICIES = ("never", "always", "list")
 

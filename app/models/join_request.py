@@ -5,18 +5,27 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, ForeignKey, Text
+from sqlalchemy import JSON, ForeignKey, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.database import enum_type, utcnow
 from app.extensions import db
-from app.models.enums import OPEN_JOIN_REQUEST_STATUSES, JoinRequestStatus
+from app.models.enums import (
+    LIVE_JOIN_REQUEST_STATUSES,
+    OPEN_JOIN_REQUEST_STATUSES,
+    JoinRequestStatus,
+)
 
 if TYPE_CHECKING:
     from app.models.benchmark import Benchmark
     from app.models.container import Container
     from app.models.run import Run
     from app.models.user import User
+
+
+LIVE_JOIN_REQUEST_WHERE = "status IN ({})".format(
+    ", ".join(f"'{status.value}'" for status in sorted(LIVE_JOIN_REQUEST_STATUSES))
+)
 
 
 class JoinRequest(db.Model):
@@ -26,6 +35,18 @@ class JoinRequest(db.Model):
     """
 
     __tablename__ = "join_requests"
+    # One live request (being tested, waiting, or approved) per benchmark and model, even when
+    # two askings race past the service's check.
+    __table_args__ = (
+        db.Index(
+            "uq_join_requests_live",
+            "benchmark_id",
+            "model_id",
+            unique=True,
+            sqlite_where=text(LIVE_JOIN_REQUEST_WHERE),
+            postgresql_where=text(LIVE_JOIN_REQUEST_WHERE),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     benchmark_id: Mapped[int] = mapped_column(ForeignKey("benchmarks.id"), index=True)

@@ -7,6 +7,7 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import Row, Select, bindparam, select
+from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.models import (
@@ -154,14 +155,14 @@ def ask_to_join(benchmark: Benchmark, model: Container, by: User) -> JoinRequest
         requested_by_id=by.id,
         status=JoinRequestStatus.TESTING,
     )
-    db.session.add(request)
-    record_event(by, "ask_to_join", request, f"model “{model.name}”")
     slots = {
         "data_preparator": slot_from_container(benchmark.prep),
         "model": slot_from_container(model),
         "evaluator": slot_from_container(benchmark.evaluator),
     }
     try:
+        db.session.add(request)
+        record_event(by, "ask_to_join", request, f"model “{model.name}”")
         run = create_run(
             by,
             slots=slots,
@@ -175,6 +176,12 @@ def ask_to_join(benchmark: Benchmark, model: Container, by: User) -> JoinRequest
         raise JoinRequestError(
             {"model_id" if slot == "model" else FORM: msgs for slot, msgs in error.errors.items()}
         ) from None
+    except IntegrityError:
+        # Another asking of the same model was recorded since the check (uq_join_requests_live):
+        # nothing of this one is kept, and nothing was queued.
+        db.session.rollback()
+        problem = _duplicate_problem(benchmark, model) or "Another request came first: ask again."
+        raise JoinRequestError({"model_id": [problem]}) from None
     request.run_id = run.id
     db.session.commit()
     return request

@@ -16,6 +16,7 @@ from app.models import (
     RunKind,
     RunStatus,
 )
+from app.services import join_requests
 from app.services.join_policy import set_join_policy
 from app.services.join_requests import (
     JoinRequestError,
@@ -185,6 +186,29 @@ def test_a_second_open_request_for_the_same_model_is_refused(member, benchmark, 
     with pytest.raises(JoinRequestError, match="already has a request"):
         ask_to_join(benchmark, model, member)
     assert count(JoinRequest) == 1
+
+
+def test_two_askings_racing_past_the_check_leave_one_request_and_one_run(
+    member, benchmark, model, monkeypatch
+):
+    first = ask_to_join(benchmark, model, member)
+    check = join_requests._duplicate_problem
+    calls = []
+
+    def late_check(*args):
+        # The first check runs before the other asking is committed: it sees nothing.
+        calls.append(args)
+        return None if len(calls) == 1 else check(*args)
+
+    monkeypatch.setattr(join_requests, "_duplicate_problem", late_check)
+    with pytest.raises(JoinRequestError, match="already has a request"):
+        ask_to_join(benchmark, model, member)
+    assert len(calls) == 2
+    assert db.session.scalars(select(JoinRequest.id)).all() == [first.id]
+    assert db.session.scalars(select(Run.id)).all() == [first.run_id]
+    # Once the first one has failed its test, the model may ask again.
+    finish(first, RunStatus.FAILED)
+    assert ask_to_join(benchmark, model, member).status == JoinRequestStatus.TESTING
 
 
 def test_a_refused_ask_through_the_page_says_why(app, member, benchmark, model):
