@@ -1,4 +1,4 @@
-"""Asking to join an approved benchmark with a model: the test, the decision, the policy."""
+"""Asking to join an approved benchmark with a model, and what the model's test decides."""
 
 from html import unescape
 
@@ -7,7 +7,6 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import (
-    AuditEvent,
     BenchmarkStatus,
     ContainerRole,
     JoinRequest,
@@ -18,75 +17,12 @@ from app.models import (
 )
 from app.services import join_requests
 from app.services.join_policy import set_join_policy
-from app.services.join_requests import (
-    JoinRequestError,
-    ask_to_join,
-    decide_join_request,
-)
-from app.services.runs import finish_run, mark_running
+from app.services.join_requests import JoinRequestError, ask_to_join
 from tests.conftest import post_form
 from tests.factories import make_user
-from tests.web.benchmark_helpers import (
-    RESULTS,
-    count,
-    make_trio,
-    notifications_of,
-    record_benchmark,
-    signed_in,
-)
+from tests.web.benchmark_helpers import count, notifications_of, signed_in
 from tests.web.container_helpers import make_container
-
-MODEL_RESULTS = {"auc": 0.87, "per_class": {"normal": 0.9, "pneumonia": 0.84}}
-
-
-@pytest.fixture
-def owner(app):
-    return make_user("olga@example.org", "Olga Owner")
-
-
-@pytest.fixture
-def benchmark(owner):
-    """An approved benchmark of the owner, with its reference model's results."""
-    benchmark = record_benchmark(owner, make_trio(owner), "Chest 2025", BenchmarkStatus.APPROVED)
-    benchmark.results = RESULTS
-    benchmark.demo_sha256 = "cd" * 32
-    db.session.commit()
-    return benchmark
-
-
-@pytest.fixture
-def model(member):
-    return make_container(member, "Mia DenseNet")
-
-
-def finish(request: JoinRequest, status: RunStatus = RunStatus.PASSED) -> JoinRequest:
-    """Play the worker: run the request's test and end it with this outcome."""
-    assert mark_running(request.run_id, "test-worker")
-    if status == RunStatus.PASSED:
-        finish_run(request.run_id, status, results=MODEL_RESULTS)
-    else:
-        finish_run(request.run_id, status, failure_summary="The infer step exited with code 2.")
-    db.session.expire_all()
-    return request
-
-
-def join_actions(request: JoinRequest) -> list[tuple[str, int | None, str | None]]:
-    events = db.session.scalars(
-        select(AuditEvent)
-        .where(AuditEvent.subject_type == "joinrequest", AuditEvent.subject_id == request.id)
-        .order_by(AuditEvent.id)
-    )
-    return [(e.action, e.actor_id, e.reason) for e in events]
-
-
-def decide(client, request: JoinRequest, button: str, reason: str = ""):
-    return post_form(
-        client,
-        f"/benchmarks/join-requests/{request.id}/decide",
-        {button: button.capitalize(), "reason": reason},
-        page=f"/benchmarks/{request.benchmark_id}",
-    )
-
+from tests.web.joins.helpers import MODEL_RESULTS, finish, join_actions
 
 # Asking
 
@@ -277,136 +213,3 @@ def test_policy_list_approves_listed_emails_only(owner, member, benchmark, model
 def test_policy_never_leaves_the_decision_to_the_owner(owner, member, benchmark, model):
     assert benchmark.join_policy == "never"
     assert finish(ask_to_join(benchmark, model, member)).status == JoinRequestStatus.PENDING
-
-
-# Decisions
-
-
-@pytest.fixture
-def pending(member, benchmark, model):
-    return finish(ask_to_join(benchmark, model, member))
-
-
-def test_the_owner_approves_through_the_page(app, owner, member, pending):
-    response = decide(signed_in(app, owner.email), pending, "approve")
-    assert response.status_code == 302
-    db.session.expire_all()
-    assert pending.status == JoinRequestStatus.APPROVED and pending.decided_by_id == owner.id
-    assert join_actions(pending)[-1] == ("approve", owner.id, None)
-    assert "has joined" in notifications_of(member)[-1].message
-
-
-def test_an_admin_rejects_with_a_reason_and_the_asker_reads_it(app, admin, member, pending):
-    browser = signed_in(app, admin.email)
-    decide(browser, pending, "reject")  # no reason: refused
-    db.session.expire_all()
-    assert pending.status == JoinRequestStatus.PENDING
-    decide(browser, pending, "reject", "Trained on the test data.")
-    db.session.expire_all()
-    assert pending.status == JoinRequestStatus.REJECTED
-    assert pending.reason == "Trained on the test data."
-    assert join_actions(pending)[-1] == ("reject", admin.id, "Trained on the test data.")
-    assert "Trained on the test data." in notifications_of(member)[-1].message
-
-
-def test_rejecting_without_a_reason_is_refused_by_the_service(owner, pending):
-    with pytest.raises(JoinRequestError, match="reason"):
-        decide_join_request(pending, False, owner, "  ")
-    assert pending.status == JoinRequestStatus.PENDING
-
-
-def test_the_asker_cannot_decide_their_own_request_even_as_admin(app, admin, benchmark):
-    shared = make_container(admin, "Ada model")
-    request = finish(ask_to_join(benchmark, shared, admin))
-    assert request.status == JoinRequestStatus.PENDING
-    assert decide(signed_in(app, admin.email), request, "approve").status_code == 403
-    db.session.expire_all()
-    assert request.status == JoinRequestStatus.PENDING
-
-
-def test_the_asker_gets_403_deciding_on_their_request(app, member, pending):
-    assert decide(signed_in(app, member.email), pending, "approve").status_code == 403
-    db.session.expire_all()
-    assert pending.status == JoinRequestStatus.PENDING
-
-
-def test_a_member_who_is_neither_owner_nor_admin_cannot_decide(app, pending):
-    nosy = make_user("nosy@example.org", "Nosy")
-    assert decide(signed_in(app, nosy.email), pending, "approve").status_code == 403
-    db.session.expire_all()
-    assert pending.status == JoinRequestStatus.PENDING
-    with pytest.raises(PermissionError):
-        decide_join_request(pending, True, nosy)
-
-
-def test_after_a_rejection_a_new_request_is_a_new_record(owner, member, benchmark, model, pending):
-    decide_join_request(pending, False, owner, "Not yet.")
-    again = ask_to_join(benchmark, model, member)
-    assert again.id != pending.id and count(JoinRequest) == 2
-    db.session.expire_all()
-    assert pending.status == JoinRequestStatus.REJECTED
-
-
-def test_no_model_joins_a_benchmark_whose_approval_was_revoked(owner, benchmark, pending):
-    benchmark.status = BenchmarkStatus.REJECTED
-    db.session.commit()
-    with pytest.raises(JoinRequestError, match="no longer approved"):
-        decide_join_request(pending, True, owner)
-    assert pending.status == JoinRequestStatus.PENDING
-
-
-def test_an_approved_model_cannot_ask_again(owner, member, benchmark, model, pending):
-    decide_join_request(pending, True, owner)
-    with pytest.raises(JoinRequestError, match="already joined"):
-        ask_to_join(benchmark, model, member)
-
-
-# Pages
-
-
-def test_owner_sees_the_results_of_the_reference_model_next_to_this_model(app, owner, pending):
-    body = unescape(signed_in(app, owner.email).get(f"/benchmarks/{pending.benchmark_id}").text)
-    assert "Requests to join" in body and "Mia DenseNet" in body and "Mia Member" in body
-    assert f"/runs/{pending.run_id}" in body
-    compare = body[body.index("Requests to join") :]
-    row = compare[compare.index("per_class.pneumonia") :]
-    assert row.index("0.89") < row.index("0.84") < row.index("</tr>")  # reference, this model
-    assert 'name="approve"' in body and 'name="reject"' in body
-
-
-def test_members_see_their_own_requests_only(app, member, pending):
-    body = unescape(signed_in(app, member.email).get(f"/benchmarks/{pending.benchmark_id}").text)
-    assert "Your requests" in body and "Awaiting the owner's decision" in body
-    yours = body[body.index("Your requests") :]
-    assert f'/containers/{pending.model_id}">Mia DenseNet</a>' in yours
-    assert f"/runs/{pending.run_id}" in yours
-    assert "Requests to join" not in body and 'name="approve"' not in body
-    catalogue = signed_in(app, member.email).get("/benchmarks/").text
-    assert 'href="/benchmarks/join-requests">My join requests</a>' in catalogue
-    mine = unescape(signed_in(app, member.email).get("/benchmarks/join-requests").text)
-    assert "Chest 2025" in mine and "Mia DenseNet" in mine
-
-
-def test_owner_sets_the_policy_and_bad_emails_are_refused(app, owner, benchmark):
-    browser = signed_in(app, owner.email)
-    url = f"/benchmarks/{benchmark.id}/join-policy"
-    page = f"/benchmarks/{benchmark.id}"
-    refused = post_form(
-        browser,
-        url,
-        {"policy": "list", "allowlist": "ana@x.org, not-an-email"},
-        page=page,
-        follow_redirects=True,
-    )
-    assert "not-an-email" in unescape(refused.text)
-    db.session.expire_all()
-    assert benchmark.join_policy == "never"
-    post_form(browser, url, {"policy": "list", "allowlist": "Ana@X.org, bo@y.org"}, page=page)
-    db.session.expire_all()
-    assert benchmark.join_policy == "list"
-    assert benchmark.join_allowlist == "ana@x.org\nbo@y.org"
-
-
-def test_a_member_cannot_set_the_policy(member, benchmark):
-    with pytest.raises(PermissionError):
-        set_join_policy(benchmark, "always", "", member)

@@ -1,0 +1,39 @@
+"""Helpers of the join-request tests: play the worker, read the audit trail, decide."""
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import AuditEvent, JoinRequest, RunStatus
+from app.services.runs import finish_run, mark_running
+from tests.conftest import post_form
+
+MODEL_RESULTS = {"auc": 0.87, "per_class": {"normal": 0.9, "pneumonia": 0.84}}
+
+
+def finish(request: JoinRequest, status: RunStatus = RunStatus.PASSED) -> JoinRequest:
+    """Play the worker: run the request's test and end it with this outcome."""
+    assert mark_running(request.run_id, "test-worker")
+    if status == RunStatus.PASSED:
+        finish_run(request.run_id, status, results=MODEL_RESULTS)
+    else:
+        finish_run(request.run_id, status, failure_summary="The infer step exited with code 2.")
+    db.session.expire_all()
+    return request
+
+
+def join_actions(request: JoinRequest) -> list[tuple[str, int | None, str | None]]:
+    events = db.session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.subject_type == "joinrequest", AuditEvent.subject_id == request.id)
+        .order_by(AuditEvent.id)
+    )
+    return [(e.action, e.actor_id, e.reason) for e in events]
+
+
+def decide(client, request: JoinRequest, button: str, reason: str = ""):
+    return post_form(
+        client,
+        f"/benchmarks/join-requests/{request.id}/decide",
+        {button: button.capitalize(), "reason": reason},
+        page=f"/benchmarks/{request.benchmark_id}",
+    )
