@@ -6,15 +6,15 @@ Rows go in with PostgreSQL's COPY, with explicit ids, so that a seed can be done
 
 from __future__ import annotations
 
-import hashlib
-import json
 import random
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
+from _copy import copy_rows
+from _seed_text import config_text, log_text, sha
 from werkzeug.security import generate_password_hash
 
 from app.models import (
@@ -51,44 +51,6 @@ EPOCH = datetime(2025, 1, 1, tzinfo=UTC)
 SPAN = timedelta(days=365)
 
 
-def _sha(*parts: object) -> str:
-    return hashlib.sha256("/".join(map(str, parts)).encode()).hexdigest()
-
-
-def _config_text(role: str, index: int) -> str:
-    """A container configuration of the usual size (a few hundred bytes)."""
-    task = {"data_preparator": "prepare", "model": "infer", "evaluator": "evaluate"}[role]
-    return (
-        f"name: {role}-{index}\n"
-        "docker:\n"
-        f"  image: registry.example.org/bench/{role}:{index % 97}\n"
-        "tasks:\n"
-        f"  {task}:\n"
-        "    parameters:\n"
-        "      inputs:\n"
-        "        data_path: data/\n"
-        "        parameters_file: parameters.yaml\n"
-        "      outputs:\n"
-        "        output_path: {type: directory, default: out/}\n"
-    )
-
-
-def _log_text(rng: random.Random) -> str:
-    """A full run log of 2 to 8 KB, made of plausible lines."""
-    lines = []
-    size = rng.randint(2_000, 8_000)
-    total = 0
-    step = 0
-    while total < size:
-        step += 1
-        line = (
-            f"[{step:05d}] {rng.choice(STEP_NAMES)}: processed batch {step} loss={rng.random():.4f}"
-        )
-        lines.append(line)
-        total += len(line) + 1
-    return "\n".join(lines) + "\n"
-
-
 @dataclass
 class Seeder:
     """Adds rows up to a fraction of FULL_SIZES, remembering what is already there."""
@@ -114,22 +76,22 @@ class Seeder:
             containers = range(self.done["containers"] + 1, target["containers"] + 1)
             benchmarks = range(self.done["benchmarks"] + 1, target["benchmarks"] + 1)
             runs = range(self.done["runs"] + 1, target["runs"] + 1)
-            self._copy(conn, User, self._users(users))
+            copy_rows(conn, User, self._users(users))
             container_rows = list(self._containers(containers, target["users"]))
-            self._copy(conn, Container, container_rows)
+            copy_rows(conn, Container, container_rows)
             bench_rows = list(self._benchmarks(benchmarks, target))
-            self._copy(conn, Benchmark, bench_rows)
+            copy_rows(conn, Benchmark, bench_rows)
             run_rows, step_rows = self._runs(runs, bench_rows, target)
-            self._copy(conn, Run, run_rows)
-            self._copy(conn, RunStep, step_rows)
+            copy_rows(conn, Run, run_rows)
+            copy_rows(conn, RunStep, step_rows)
             # A benchmark points to its test run, which exists only now.
             with conn.cursor() as cur:
                 cur.executemany(
                     "UPDATE benchmarks SET run_id = %s WHERE id = %s", self.pending_run_updates
                 )
             self.pending_run_updates.clear()
-            self._copy(conn, AuditEvent, self._events(bench_rows, container_rows))
-            self._copy(
+            copy_rows(conn, AuditEvent, self._events(bench_rows, container_rows))
+            copy_rows(
                 conn,
                 Notification,
                 self._notifications(target["notifications"] - self.done["notifications"], target),
@@ -151,30 +113,6 @@ class Seeder:
             }
         self.done = target
         return counts
-
-    # COPY
-
-    @staticmethod
-    def _copy(conn: psycopg.Connection, model: type, rows: Iterable[dict[str, Any]]) -> None:
-        """COPY rows (dicts with the same keys) into the model's table."""
-        iterator: Iterator[dict[str, Any]] = iter(rows)
-        first = next(iterator, None)
-        if first is None:
-            return
-        table = model.__table__
-        columns = list(first)
-        unknown = set(columns) - set(table.columns.keys())
-        missing = {
-            c.name
-            for c in table.columns
-            if not c.nullable and c.server_default is None and c.name not in columns
-        }
-        if unknown or missing:
-            raise ValueError(f"{table.name}: unknown {sorted(unknown)}, missing {sorted(missing)}")
-        names = ", ".join(columns)
-        with conn.cursor() as cur, cur.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
-            for row in _chain(first, iterator):
-                copy.write_row([_plain(row[c]) for c in columns])
 
     # Rows
 
@@ -210,12 +148,12 @@ class Seeder:
                 "role": role,
                 "image": f"registry.example.org/bench/{role}:{i % 97}",
                 "config_url": f"https://files.example.org/containers/{i}/mlcube.yaml",
-                "config_sha256": _sha("config", i),
-                "config_text": _config_text(role, i),
+                "config_sha256": sha("config", i),
+                "config_text": config_text(role, i),
                 "parameters_url": f"https://files.example.org/containers/{i}/parameters.yaml",
-                "parameters_sha256": _sha("parameters", i),
+                "parameters_sha256": sha("parameters", i),
                 "parameters": {"batch_size": 8, "shape": [28, 28, 1], "seed": i},
-                "image_digest": "sha256:" + _sha("image", i) if operational else None,
+                "image_digest": "sha256:" + sha("image", i) if operational else None,
                 "digest_given": False,
                 "state": "operational" if operational else "development",
                 "is_valid": rng.random() > 0.02,
@@ -259,8 +197,8 @@ class Seeder:
                 "demo dataset, with the usual metrics. " * 3,
                 "docs_url": f"https://docs.example.org/benchmarks/{i}",
                 "demo_url": f"https://files.example.org/benchmarks/{i}/demo.tar.gz",
-                "demo_sha256": _sha("demo", i),
-                "prepared_data_uid": _sha("prepared", i) if tested else None,
+                "demo_sha256": sha("demo", i),
+                "prepared_data_uid": sha("prepared", i) if tested else None,
                 "prep_id": self._pick(0, containers),
                 "model_id": self._pick(1, containers),
                 "evaluator_id": self._pick(2, containers),
@@ -318,7 +256,7 @@ class Seeder:
             finished = started + timedelta(seconds=rng.randint(20, 900))
         failed = status in ("failed", "error")
         passed = status == "passed"
-        demo = _sha("demo", i % 500)
+        demo = sha("demo", i % 500)
         return {
             "id": i,
             "requester_id": requester,
@@ -341,10 +279,10 @@ class Seeder:
             "worker_name": f"worker-{i % 4}" if started else None,
             "results": {"accuracy": round(rng.random(), 4)} if passed else None,
             "statistics": {"cases": rng.randint(10, 500)} if started else None,
-            "prepared_data_uid": _sha("prepared-run", i) if passed else None,
+            "prepared_data_uid": sha("prepared-run", i) if passed else None,
             "hashes": {"demo": demo},
             "digests": {
-                role: "sha256:" + _sha("image", cid) for role, cid in zip(ROLES, slots, strict=True)
+                role: "sha256:" + sha("image", cid) for role, cid in zip(ROLES, slots, strict=True)
             }
             if started
             else None,
@@ -353,7 +291,7 @@ class Seeder:
             "failure_log_tail": "Traceback (most recent call last):\n  ...\nValueError\n"
             if failed
             else None,
-            "log_text": _log_text(rng) if rng.random() < LOG_SHARE else None,
+            "log_text": log_text(rng) if rng.random() < LOG_SHARE else None,
             "created_at": when,
             "started_at": started,
             "finished_at": finished,
@@ -452,15 +390,3 @@ class Seeder:
         value = self.next_ids[counter]
         self.next_ids[counter] = value + 1
         return value
-
-
-def _chain(first: dict[str, Any], rest: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-    yield first
-    yield from rest
-
-
-def _plain(value: Any) -> Any:
-    """JSON columns take text in COPY; everything else psycopg adapts itself."""
-    if isinstance(value, dict | list):
-        return json.dumps(value)
-    return value
