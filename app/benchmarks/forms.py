@@ -13,6 +13,7 @@ from wtforms import (
     TextAreaField,
     URLField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length
 
 from app.containers.forms import container_choices, link_validators, sha256_field, strip
@@ -107,7 +108,17 @@ class BenchmarkForm(FlaskForm):
         """Build the form with the containers this member may choose."""
         form = cls(**kwargs)
         for key, role in CONTAINER_FIELDS.items():
-            form[key].choices = container_choices(user, role, "Choose…")
+            choices = container_choices(user, role, "Choose…")
+            if len(choices) == 1:  # only the prompt: nothing of this role to choose from
+                kind = role.label.lower()
+                choices = [SelectChoice("", f"No {kind} to choose yet")]
+                form[key].validators = [
+                    InputRequired(
+                        f"You have no {kind} yet, and no member shares an operational one: "
+                        "register yours first (Containers, then Register a container)."
+                    )
+                ]
+            form[key].choices = choices
         return form
 
 

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Benchmark, BenchmarkStatus, Run, RunKind, RunStatus
+from app.models import Benchmark, BenchmarkStatus, ContainerRole, Run, RunKind, RunStatus
 from app.services import runs as run_services
 from app.services.benchmark_checks import BenchmarkError
 from app.services.benchmarks import BenchmarkFields, submit_benchmark, update_benchmark
@@ -73,6 +73,19 @@ def test_form_explains_the_demo_archive_and_offers_only_usable_containers(
     assert "Olga draft prep" not in prep_select
     assert "Chest model" not in prep_select
     assert "E.g. Chest X-ray pneumonia detection 2025" in body
+
+
+def test_a_role_with_nothing_to_choose_says_to_register_one_first(member_client, member, demo):
+    make_container(member, "Mia prep", role=ContainerRole.DATA_PREPARATOR)
+    body = unescape(member_client.get(NEW).get_data(as_text=True))
+    assert "No model to choose yet" in body and "No evaluator to choose yet" in body
+    data = {"name": "Chest 2026", "description": "Pneumonia.", "demo_url": demo}
+    response = submit(member_client, data)
+    body = response.get_data(as_text=True)
+    assert "You have no model yet" in error_of(body, "model_id")
+    assert "register yours first" in error_of(body, "evaluator_id")
+    assert "Choose one of the containers in the list." in error_of(body, "prep_id")
+    assert count(Benchmark) == 0 and count(Run) == 0
 
 
 def test_submission_records_a_testing_benchmark_and_queues_its_test(
