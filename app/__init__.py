@@ -77,6 +77,9 @@ def register_extensions(app: Flask) -> None:
 
     from app.models import User
     from app.services.accounts import load_signed_in
+    from app.services.page_cache import init_page_cache
+
+    init_page_cache(app)
 
     @login_manager.user_loader
     def load_user(user_id: str) -> User | None:

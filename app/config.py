@@ -55,6 +55,9 @@ class Config:
     REMEMBER_COOKIE_SECURE = False
     WTF_CSRF_TIME_LIMIT = None  # a form left open over lunch still submits
     PAGE_SIZE = 25
+    # Rendered lists kept by each web process (app.services.page_cache); 0 keeps none.
+    PAGE_CACHE_CHARS = 16 * MIB
+    PAGE_CACHE_SECONDS = 60.0  # the longest a change made outside the portal stays unseen
     SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {"pool_pre_ping": True}
 
     @classmethod

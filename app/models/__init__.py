@@ -3,6 +3,7 @@
 from app.database import Base, utcnow
 from app.models.benchmark import AuditEvent, Benchmark, Notification
 from app.models.container import Container
+from app.models.data_version import DATA_VERSION_ID, DataVersion
 from app.models.enums import (
     BenchmarkStatus,
     ContainerRole,
@@ -23,6 +24,8 @@ __all__ = [
     "Benchmark",
     "BenchmarkStatus",
     "Container",
+    "DATA_VERSION_ID",
+    "DataVersion",
     "ContainerRole",
     "ContainerState",
     "JoinRequest",

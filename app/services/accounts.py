@@ -10,6 +10,7 @@ from sqlalchemy.orm import with_expression
 
 from app.extensions import db
 from app.models import Notification, User, normalize_email
+from app.services.page_cache import VERSION_QUERY, remember_data_version
 
 
 class AccountError(Exception):
@@ -17,8 +18,16 @@ class AccountError(Exception):
 
 
 def load_signed_in(user_id: int) -> User | None:
-    """Load the account of a session with its unread notification count, in one query."""
-    return db.session.scalar(_signed_in_query(), {"user_id": user_id})
+    """Load the account of a session with its unread notification count, in one query.
+
+    The same query reads the data version that the page's kept lists are looked up under.
+    """
+    found = db.session.execute(_signed_in_query(), {"user_id": user_id}).first()
+    if found is None:
+        return None
+    user, version = found
+    remember_data_version(version)
+    return user
 
 
 @cache
@@ -32,7 +41,7 @@ def _signed_in_query() -> Select:
         .scalar_subquery()
     )
     return (
-        select(User)
+        select(User, VERSION_QUERY.scalar_subquery())
         .options(with_expression(User.unread_notifications, unread))
         .where(User.id == bindparam("user_id"))
         # Fresh even when the account is already in the session (a test's, or after sign-in).

@@ -1,0 +1,170 @@
+"""Rendered lists, kept in each web process while the database they were read from is unchanged.
+
+A busy list page spends most of its time reading its rows and rendering them. A rendered list
+is kept under the data version (app.models.data_version) read at the start of the request
+that rendered it, and served again to any request that reads the same version. Any
+transaction that writes, in a web process, a worker or a command, moves the version on when
+it ends, so a change is seen on the next page like before, and nothing is ever invalidated
+by hand. Writes that do not go through the portal's sessions (psql, a restored backup) are
+seen when a kept list expires, after PAGE_CACHE_SECONDS at most.
+
+What differs between readers of the same list is marked, not rendered: `viewer_mark(owner_id)`
+leaves a marker that `kept_html` turns into "(you)" for that owner only.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+import threading
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+
+from cachetools import TTLCache
+from flask import current_app, g, has_app_context
+from markupsafe import Markup
+from sqlalchemy import event, insert, select, update
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
+
+from app.database import PortalSession
+from app.extensions import db
+from app.models import DATA_VERSION_ID, DataVersion
+
+log = logging.getLogger(__name__)
+
+CHANGED = "benchgate.wrote"  # Session.info key: this transaction wrote something
+EXTENSION = "page_cache"
+YOU = Markup(' <span class="muted">(you)</span>')
+_MARK = re.compile(r"<!--viewer:(\d+)-->")
+
+VERSION_QUERY = select(DataVersion.version).where(DataVersion.id == DATA_VERSION_ID)
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A rendered list and whether it may be kept (not when it shows a running clock)."""
+
+    html: str
+    keep: bool = True
+
+
+class PageCache:
+    """Rendered lists of one process: at most max_chars of text, each kept at most seconds."""
+
+    def __init__(self, max_chars: int, seconds: float) -> None:
+        self._entries: TTLCache | None = None
+        if max_chars > 0 and seconds > 0:
+            self._entries = TTLCache(maxsize=max_chars, ttl=seconds, getsizeof=len)
+        self._lock = threading.Lock()  # gthread serves several requests at once
+
+    def get(self, key: Hashable) -> str | None:
+        if self._entries is None:
+            return None
+        with self._lock:
+            return self._entries.get(key)
+
+    def put(self, key: Hashable, html: str) -> None:
+        if self._entries is None or len(html) > self._entries.maxsize:
+            return
+        with self._lock:
+            self._entries[key] = html
+
+
+def init_page_cache(app) -> None:
+    """Give the app its process's cache of rendered lists."""
+    app.extensions[EXTENSION] = PageCache(
+        app.config["PAGE_CACHE_CHARS"], app.config["PAGE_CACHE_SECONDS"]
+    )
+    app.before_request(_forget_data_version)
+
+
+def _forget_data_version() -> None:
+    """Have each request read the version anew, even in an app context that outlives requests."""
+    g.pop("data_version", None)
+
+
+def remember_data_version(version: int | None) -> None:
+    """Keep the data version a request read along with its account (one query less)."""
+    g.data_version = version
+
+
+def data_version() -> int | None:
+    """The data version this request reads under; None when the row is missing."""
+    if "data_version" not in g:
+        g.data_version = db.session.scalar(VERSION_QUERY)
+    return g.data_version
+
+
+def viewer_mark(owner_id: int) -> Markup:
+    """Mark where a kept list says "(you)" to the reader who owns the row."""
+    return Markup(f"<!--viewer:{int(owner_id)}-->")
+
+
+def kept_html(key: tuple, render: Callable[[], Rendered], *, viewer_id: int | None) -> Markup:
+    """Return the list rendered under key at this data version, rendering it if not kept.
+
+    Args:
+        key: everything the rendering depends on besides the data: the list's name, filters,
+            page number, and the reader's id when the list is the reader's own.
+        render: reads and renders the list.
+        viewer_id: the reader, whose own rows say "(you)".
+    """
+    version = data_version()
+    cache: PageCache = current_app.extensions[EXTENSION]
+    full_key = (*key, version)
+    html = cache.get(full_key) if version is not None else None
+    if html is None:
+        rendered = render()
+        html = rendered.html
+        if rendered.keep and version is not None:
+            cache.put(full_key, html)
+    return Markup(_MARK.sub(lambda mark: YOU if int(mark[1]) == viewer_id else "", html))
+
+
+# Moving the version on. A transaction that wrote notes it in its session; when it ends,
+# committed or not, the version moves on in a short transaction of its own, so that the row
+# is never locked while the change itself is still being made.
+
+
+@event.listens_for(PortalSession, "after_flush")
+def _note_flush(session: Session, _flush_context) -> None:
+    session.info[CHANGED] = True
+
+
+@event.listens_for(PortalSession, "do_orm_execute")
+def _note_statement(state: ORMExecuteState) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        state.session.info[CHANGED] = True
+
+
+@event.listens_for(PortalSession, "after_transaction_end")
+def _move_on(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is not None or not session.info.pop(CHANGED, False):
+        return
+    try:
+        bump_data_version(session.get_bind())
+    except SQLAlchemyError:
+        # Kept lists then show the old data until they expire; the change itself is saved.
+        log.warning("could not move the data version on", exc_info=True)
+    if has_app_context():
+        g.pop("data_version", None)  # what this request renders next must show its change
+
+
+def bump_data_version(engine) -> None:
+    """Move the data version on; put the row back, at a number never used, if it is missing."""
+    with engine.begin() as conn:
+        moved = conn.execute(
+            update(DataVersion)
+            .where(DataVersion.id == DATA_VERSION_ID)
+            .values(version=DataVersion.version + 1)
+        )
+        if moved.rowcount:
+            return
+        try:
+            with conn.begin_nested():
+                start = secrets.randbits(52)  # numbers a process may still keep lists under
+                conn.execute(insert(DataVersion).values(id=DATA_VERSION_ID, version=start))
+        except IntegrityError:
+            pass  # another process put it back at the same moment: that moves it on too
