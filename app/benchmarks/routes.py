@@ -5,6 +5,7 @@ from flask_login import current_user, login_required
 
 from app.benchmarks import bp
 from app.benchmarks.forms import BenchmarkForm, CatalogueSearchForm, EditBenchmarkForm
+from app.extensions import db
 from app.joins.panel import benchmark_panel
 from app.models import Benchmark
 from app.models.enums import InvalidTransition
@@ -23,6 +24,8 @@ from app.services.benchmarks import (
     update_benchmark,
 )
 from app.services.listings import benchmark_catalogue_page, owned_benchmarks_page
+from app.services.page_cache import Rendered, kept_html
+from app.services.paging import requested_page
 
 
 def _visible_or_404(benchmark_id: int) -> Benchmark:
@@ -55,9 +58,15 @@ def _check_the_rest(form, current: Benchmark | None) -> None:
 @login_required
 def index():
     search = CatalogueSearchForm(request.args)
-    page = benchmark_catalogue_page(search.q.data, per_page=current_app.config["PAGE_SIZE"])
     args = {"q": search.q.data} if search.q.data else {}
-    return render_template("benchmarks/index.html", page=page, search=search, args=args)
+
+    def render() -> Rendered:
+        page = benchmark_catalogue_page(search.q.data, per_page=current_app.config["PAGE_SIZE"])
+        return Rendered(render_template("benchmarks/_list.html", page=page, args=args))
+
+    key = ("benchmarks", search.q.data or "", requested_page())
+    listing = kept_html(key, render, viewer_id=current_user.id)
+    return render_template("benchmarks/index.html", listing=listing, search=search, args=args)
 
 
 @bp.route("/mine")
@@ -91,12 +100,30 @@ def new():
 @bp.route("/<int:benchmark_id>")
 @login_required
 def detail(benchmark_id: int):
-    benchmark = _visible_or_404(benchmark_id)
+    # The benchmark's own row only: its containers and test are read when its evidence is not
+    # kept already (services/page_cache).
+    benchmark = db.get_or_404(Benchmark, benchmark_id)
+    if not can_view(benchmark, current_user):
+        abort(404)
+    owner = is_owner(benchmark, current_user)
+    insider = owner or current_user.is_admin
+
+    def render_evidence() -> Rendered:
+        benchmark_for_page(benchmark_id)  # the same object, its containers and test loaded
+        html = render_template("benchmarks/_evidence.html", benchmark=benchmark, insider=insider)
+        return Rendered(html)
+
+    def render_history() -> Rendered:
+        html = render_template("benchmarks/_history.html", events=events_for(benchmark))
+        return Rendered(html)
+
+    viewer = current_user.id
     return render_template(
         "benchmarks/detail.html",
         benchmark=benchmark,
-        events=events_for(benchmark),
-        owner=is_owner(benchmark, current_user),
+        evidence=kept_html(("evidence", benchmark_id, insider), render_evidence, viewer_id=viewer),
+        history=kept_html(("history", benchmark_id), render_history, viewer_id=viewer),
+        owner=owner,
         can_edit=can_edit(benchmark, current_user),
         can_retest=can_retest(benchmark, current_user),
         join=benchmark_panel(benchmark, current_user),

@@ -31,6 +31,8 @@ from app.services.containers import (
     rehost_link,
     update_container,
 )
+from app.services.page_cache import Rendered, kept_html
+from app.services.paging import requested_page
 
 
 def _show_errors(form, error: ContainerError) -> None:
@@ -47,14 +49,19 @@ def _show_errors(form, error: ContainerError) -> None:
 @login_required
 def index():
     filters = CatalogueFilterForm(request.args)
-    page = catalogue_page(
-        role=filters.selected_role(),
-        owner=current_user if filters.mine.data else None,
-        search=filters.q.data,
-        per_page=current_app.config["PAGE_SIZE"],
-    )
     args = {k: v for k, v in request.args.items() if k != "page" and v}
-    return render_template("containers/index.html", page=page, filters=filters, args=args)
+    owner = current_user if filters.mine.data else None
+    role = filters.selected_role()
+
+    def render() -> Rendered:
+        page = catalogue_page(
+            role=role, owner=owner, search=filters.q.data, per_page=current_app.config["PAGE_SIZE"]
+        )
+        return Rendered(render_template("containers/_list.html", page=page, args=args))
+
+    key = ("containers", owner.id if owner else None, tuple(sorted(args.items())), requested_page())
+    listing = kept_html(key, render, viewer_id=current_user.id)
+    return render_template("containers/index.html", listing=listing, filters=filters, args=args)
 
 
 @bp.route("/register", methods=["GET", "POST"])

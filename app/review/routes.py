@@ -14,6 +14,8 @@ from app.review.forms import DecisionForm
 from app.services.audit import events_for
 from app.services.benchmark_checks import BenchmarkError
 from app.services.listings import review_queue_page
+from app.services.page_cache import Rendered, kept_html
+from app.services.paging import requested_page
 from app.services.reviews import (
     approve_benchmark,
     reject_benchmark,
@@ -38,8 +40,12 @@ DONE = {
 @bp.route("/")
 @admin_required
 def queue():
-    page = review_queue_page(per_page=current_app.config["PAGE_SIZE"])
-    return render_template("review/queue.html", page=page)
+    def render() -> Rendered:
+        page = review_queue_page(per_page=current_app.config["PAGE_SIZE"])
+        return Rendered(render_template("review/_list.html", page=page))
+
+    listing = kept_html(("review queue", requested_page()), render, viewer_id=current_user.id)
+    return render_template("review/queue.html", listing=listing)
 
 
 @bp.route("/<int:benchmark_id>", methods=["GET", "POST"])

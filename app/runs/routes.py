@@ -22,6 +22,8 @@ from app.runs.stream import (
     stream_exists,
 )
 from app.services.listings import runs_page
+from app.services.page_cache import Rendered, kept_html
+from app.services.paging import requested_page
 from app.services.queue import live_workers
 from app.services.runs import (
     RunRequestError,
@@ -49,8 +51,18 @@ def _visible_run_or_404(run_id: int) -> Run:
 @login_required
 def index():
     show_all = bool(current_user.is_admin and request.args.get("all") == "1")
-    page = runs_page(current_user, everyone=show_all, per_page=current_app.config["PAGE_SIZE"])
-    return render_template("runs/index.html", page=page, show_all=show_all)
+
+    def render() -> Rendered:
+        page = runs_page(current_user, everyone=show_all, per_page=current_app.config["PAGE_SIZE"])
+        html = render_template("runs/_list.html", page=page, show_all=show_all)
+        # A run under way shows how long it has been running: that changes without the data.
+        return Rendered(
+            html, keep=not any(run.started_at and not run.finished_at for run in page.items)
+        )
+
+    key = ("runs", None if show_all else current_user.id, requested_page())
+    listing = kept_html(key, render, viewer_id=current_user.id)
+    return render_template("runs/index.html", listing=listing, show_all=show_all)
 
 
 @bp.route("/new", methods=["GET", "POST"])
