@@ -5,7 +5,6 @@ from flask_login import current_user, login_required
 
 from app.benchmarks import bp
 from app.benchmarks.forms import BenchmarkForm, CatalogueSearchForm, EditBenchmarkForm
-from app.extensions import db
 from app.joins.panel import benchmark_panel
 from app.models import Benchmark
 from app.models.enums import InvalidTransition
@@ -14,6 +13,7 @@ from app.services.benchmark_checks import FORM, BenchmarkError, find_problems
 from app.services.benchmarks import (
     BenchmarkFields,
     benchmark_for_page,
+    benchmark_head,
     can_edit,
     can_retest,
     can_view,
@@ -26,6 +26,8 @@ from app.services.benchmarks import (
 from app.services.listings import benchmark_catalogue_page, owned_benchmarks_page
 from app.services.page_cache import Rendered, kept_html
 from app.services.paging import requested_page
+
+JOINING = "joins/_benchmark_section.html"
 
 
 def _visible_or_404(benchmark_id: int) -> Benchmark:
@@ -102,8 +104,8 @@ def new():
 def detail(benchmark_id: int):
     # The benchmark's own row only: its containers and test are read when its evidence is not
     # kept already (services/page_cache).
-    benchmark = db.get_or_404(Benchmark, benchmark_id)
-    if not can_view(benchmark, current_user):
+    benchmark = benchmark_head(benchmark_id)
+    if benchmark is None or not can_view(benchmark, current_user):
         abort(404)
     owner = is_owner(benchmark, current_user)
     insider = owner or current_user.is_admin
@@ -117,16 +119,21 @@ def detail(benchmark_id: int):
         html = render_template("benchmarks/_history.html", events=events_for(benchmark))
         return Rendered(html)
 
+    def render_joining() -> Rendered:
+        join = benchmark_panel(benchmark, current_user)
+        return Rendered(render_template(JOINING, benchmark=benchmark, join=join))
+
     viewer = current_user.id
     return render_template(
         "benchmarks/detail.html",
         benchmark=benchmark,
         evidence=kept_html(("evidence", benchmark_id, insider), render_evidence, viewer_id=viewer),
+        # The reader's own models and requests: kept for this reader only.
+        joining=kept_html(("joining", benchmark_id, viewer), render_joining, viewer_id=viewer),
         history=kept_html(("history", benchmark_id), render_history, viewer_id=viewer),
         owner=owner,
         can_edit=can_edit(benchmark, current_user),
         can_retest=can_retest(benchmark, current_user),
-        join=benchmark_panel(benchmark, current_user),
     )
 
 

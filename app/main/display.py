@@ -7,9 +7,10 @@ from datetime import datetime
 from markupsafe import Markup, escape
 
 from app.main import bp
-from app.services.page_cache import viewer_mark
+from app.services.page_cache import csrf_mark, viewer_mark
 
 bp.add_app_template_global(viewer_mark, "viewer_mark")
+bp.add_app_template_global(csrf_mark, "csrf_mark")
 
 
 @bp.app_template_filter("time_tag")

@@ -10,7 +10,7 @@ from typing import NoReturn
 from flask import current_app, has_request_context, url_for
 from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import defaultload, joinedload
+from sqlalchemy.orm import defaultload, joinedload, lazyload
 
 from app.extensions import db
 from app.models import (
@@ -85,6 +85,23 @@ class BenchmarkFields:
 def is_owner(benchmark: Benchmark, user: User) -> bool:
     """Tell whether user submitted this benchmark."""
     return user.is_authenticated and benchmark.owner_id == user.id
+
+
+def benchmark_head(benchmark_id: int) -> Benchmark | None:
+    """Load a benchmark's own row only, without its owner: what a page needs to decide.
+
+    Its containers, owner and test load when first used, or by benchmark_for_page.
+    """
+    return db.session.scalar(_head_query(), {"benchmark_id": benchmark_id})
+
+
+@cache
+def _head_query() -> Select:
+    return (
+        select(Benchmark)
+        .where(Benchmark.id == bindparam("benchmark_id"))
+        .options(lazyload(Benchmark.owner))
+    )
 
 
 def benchmark_for_page(benchmark_id: int) -> Benchmark | None:

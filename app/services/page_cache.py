@@ -9,7 +9,8 @@ by hand. Writes that do not go through the portal's sessions (psql, a restored b
 seen when a kept list expires, after PAGE_CACHE_SECONDS at most.
 
 What differs between readers of the same list is marked, not rendered: `viewer_mark(owner_id)`
-leaves a marker that `kept_html` turns into "(you)" for that owner only.
+leaves a marker that `kept_html` turns into "(you)" for that owner only, and `csrf_mark()` one
+that becomes the reader's CSRF token.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 
 from cachetools import TTLCache
 from flask import current_app, g, has_app_context
+from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 from sqlalchemy import event, insert, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -38,6 +40,7 @@ CHANGED = "benchgate.wrote"  # Session.info key: this transaction wrote somethin
 EXTENSION = "page_cache"
 YOU = Markup(' <span class="muted">(you)</span>')
 _MARK = re.compile(r"<!--viewer:(\d+)-->")
+CSRF_MARK = "<!--csrf-token-->"  # a form's token is the reader's session's, never kept
 
 VERSION_QUERY = select(DataVersion.version).where(DataVersion.id == DATA_VERSION_ID)
 
@@ -102,6 +105,11 @@ def viewer_mark(owner_id: int) -> Markup:
     return Markup(f"<!--viewer:{int(owner_id)}-->")
 
 
+def csrf_mark() -> Markup:
+    """Mark where a kept form carries its CSRF token, filled in for each request."""
+    return Markup(CSRF_MARK)
+
+
 def kept_html(key: tuple, render: Callable[[], Rendered], *, viewer_id: int | None) -> Markup:
     """Return the list rendered under key at this data version, rendering it if not kept.
 
@@ -120,6 +128,8 @@ def kept_html(key: tuple, render: Callable[[], Rendered], *, viewer_id: int | No
         html = rendered.html
         if rendered.keep and version is not None:
             cache.put(full_key, html)
+    if CSRF_MARK in html:
+        html = html.replace(CSRF_MARK, generate_csrf())
     return Markup(_MARK.sub(lambda mark: YOU if int(mark[1]) == viewer_id else "", html))
 
 

@@ -1,8 +1,10 @@
 """Asking to join an approved benchmark with a model, and what the model's test decides."""
 
+import re
 from html import unescape
 
 import pytest
+from flask import g
 from sqlalchemy import select
 
 from app.extensions import db
@@ -49,6 +51,26 @@ def test_asking_creates_a_request_in_testing_and_a_run_of_the_benchmark_with_the
     )
     assert run.demo_url == benchmark.demo_url and run.demo_sha256 == benchmark.demo_sha256
     assert run.dispatched and join_actions(request)[0][0] == "ask_to_join"
+
+
+def test_a_kept_join_form_carries_each_session_its_own_token(app, member, benchmark, model):
+    path = f"/benchmarks/{benchmark.id}"
+    first, second = signed_in(app, member.email), signed_in(app, member.email)
+
+    def joining_token(browser) -> str:
+        for cached in ("_login_user", "csrf_token"):  # the test's app context outlives requests
+            g.pop(cached, None)
+        section = browser.get(path).text.split('<section id="joining"', 1)[1]
+        return re.search(r'name="csrf_token" value="([^"]+)"', section)[1]
+
+    first_token = joining_token(first)
+    second_token = joining_token(second)  # the same member's section, kept from the first view
+    assert first_token != second_token
+    response = second.post(
+        f"{path}/join", data={"csrf_token": second_token, "model_id": str(model.id)}
+    )
+    assert response.status_code == 302
+    assert db.session.scalars(select(JoinRequest)).one().model_id == model.id
 
 
 def test_the_page_explains_what_asking_does(app, member, benchmark, model):
