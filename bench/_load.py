@@ -12,6 +12,8 @@ import sys
 import threading
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urljoin
@@ -275,3 +277,30 @@ def wrk(url: str, cookie: str, clients: int, seconds: float) -> WrkResult:
         p99=int(fields["p99_us"]) / 1000,
         max=int(fields["max_us"]) / 1000,
     )
+
+
+@contextmanager
+def data_changes(dbname: str, per_second: float) -> Iterator[None]:
+    """Move the data version on per_second times a second while the block runs (0: never).
+
+    This is what any write does to the pages kept under the version (app.services.page_cache):
+    a worker recording a step, a member registering a container. Only the version row is
+    written, so the pages' data stays the same size.
+    """
+    if per_second <= 0:
+        yield
+        return
+    stop = threading.Event()
+
+    def change() -> None:
+        with psycopg.connect(f"dbname={dbname}", autocommit=True) as conn:
+            while not stop.wait(1 / per_second):
+                conn.execute("UPDATE data_version SET version = version + 1")
+
+    thread = threading.Thread(target=change, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()

@@ -7,9 +7,13 @@ of the data, counts the SQL queries of each page in-process, seeds the rest, cou
 then serves the app with gunicorn (gthread) and a private redis-server and sends 16 signed-in
 clients at one page after another. The clients are wrk's connections (Debian's package wrk),
 each sending its next request as soon as the last is answered; `--client python` uses Python
-threads instead, which spend about a millisecond of the same two cores per request. Everything
-it starts is stopped by pid, and the database is dropped at the end. Traffic goes only to
-loopback.
+threads instead, which spend about a millisecond of the same two cores per request.
+
+The pages keep what they render while the data is unchanged (app.services.page_cache), so an
+idle database is their best case: `--changes-per-second N` moves the data version on N times a
+second during the load, as workers' and members' writes do; `PAGE_CACHE_CHARS=0` in the
+environment keeps nothing. Everything it starts is stopped by pid, and the database is dropped
+at the end. Traffic goes only to loopback.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ if str(PROJECT_ROOT) not in sys.path:
 from _load import (  # noqa: E402
     CpuMeter,
     cookie_header,
+    data_changes,
     hammer,
     signed_in,
     start_gunicorn,
@@ -309,6 +314,12 @@ def parse_args() -> argparse.Namespace:
         default=0,
         help="connections a worker holds at most (default twice its threads)",
     )
+    parser.add_argument(
+        "--changes-per-second",
+        type=float,
+        default=0.0,
+        help="writes moving the data version on during the load, as workers' would (0)",
+    )
     parser.add_argument("--scale", type=float, default=1.0, help="data size, 1 = full (1)")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     parser.add_argument(
@@ -372,11 +383,13 @@ def main() -> int:
         print(
             f"load: {args.clients} clients, gunicorn gthread {args.workers} workers x "
             f"{args.threads} threads, at most {connections} connections per worker, "
-            f"{args.seconds:g} s per page; load average before: "
+            f"{args.seconds:g} s per page, data version moved on "
+            f"{args.changes_per_second:g} times a second; load average before: "
             + " ".join(Path("/proc/loadavg").read_text().split()[:3]),
             flush=True,
         )
-        load(base, page_list, args, out, CpuMeter(process.pid, dbname))
+        with data_changes(dbname, args.changes_per_second):
+            load(base, page_list, args, out, CpuMeter(process.pid, dbname))
         met = report(out, small, full, args)
     return 0 if met or not args.strict else 1
 
