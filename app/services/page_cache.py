@@ -170,11 +170,12 @@ def bump_data_version(engine) -> None:
             .where(DataVersion.id == DATA_VERSION_ID)
             .values(version=DataVersion.version + 1)
         )
-        if moved.rowcount:
-            return
-        try:
-            with conn.begin_nested():
-                start = secrets.randbits(52)  # numbers a process may still keep lists under
-                conn.execute(insert(DataVersion).values(id=DATA_VERSION_ID, version=start))
-        except IntegrityError:
-            pass  # another process put it back at the same moment: that moves it on too
+    if moved.rowcount:
+        return
+    # A transaction of its own (no savepoint: the engine may be one reading in autocommit).
+    start = secrets.randbits(52)  # random: almost surely no process keeps lists under it
+    try:
+        with engine.begin() as conn:
+            conn.execute(insert(DataVersion).values(id=DATA_VERSION_ID, version=start))
+    except IntegrityError:
+        pass  # another process put it back at the same moment: that moves it on too
