@@ -12,6 +12,7 @@ from rq import Queue
 from rq.serializers import JSONSerializer
 
 from app.config import DEFAULT_SECRET_KEY, Config
+from app.database import ping_idle_connections
 from app.extensions import csrf, db, login_manager, migrate
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -68,6 +69,9 @@ def _sqlalchemy_url(url: str) -> str:
 def register_extensions(app: Flask) -> None:
     """Bind the database, migrations, sign-in, CSRF, Redis and the job queue to the app."""
     db.init_app(app)
+    with app.app_context():
+        for engine in db.engines.values():
+            ping_idle_connections(engine, app.config["DB_PING_AFTER_SECONDS"])
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     csrf.init_app(app)
     login_manager.init_app(app)

@@ -58,7 +58,9 @@ class Config:
     # Rendered lists kept by each web process (app.services.page_cache); 0 keeps none.
     PAGE_CACHE_CHARS = 16 * MIB
     PAGE_CACHE_SECONDS = 60.0  # the longest a change made outside the portal stays unseen
-    SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {"pool_pre_ping": True}
+    SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {}
+    # A pooled connection idle this long is checked before use (0: before every use).
+    DB_PING_AFTER_SECONDS = 5.0
 
     @classmethod
     def as_dict(cls, environ: dict[str, str] | None = None) -> dict[str, Any]:

@@ -1,12 +1,14 @@
 """Declarative base with a naming convention, so migrations name constraints predictably;
 the session class of web requests."""
 
+import time
 from datetime import UTC, datetime
 from weakref import WeakKeyDictionary
 
 from flask import has_request_context, request
 from flask_sqlalchemy.session import Session
-from sqlalchemy import DateTime, Engine, Enum, MetaData, TypeDecorator
+from sqlalchemy import DateTime, Engine, Enum, MetaData, TypeDecorator, event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, registry
 
 READ_METHODS = frozenset({"GET", "HEAD"})
@@ -88,3 +90,35 @@ class PortalSession(Session):
 def _reading() -> bool:
     """Tell whether the current request only reads (GET or HEAD)."""
     return has_request_context() and request.method in READ_METHODS
+
+
+IDLE_SINCE = "benchgate.idle_since"  # pool record info: when the connection went back
+
+
+def ping_idle_connections(engine: Engine, after_seconds: float) -> None:
+    """Check a pooled connection before use only when it has sat idle for after_seconds.
+
+    The pool's own pre-ping checks every checkout: a round trip to the database on every
+    page. A connection handed back a moment ago is alive unless the server restarted in
+    between; such a rare case fails one request, and the pool then replaces all its
+    connections. A connection left idle longer (the server may have closed it, a firewall
+    dropped it, the database restarted overnight) is pinged first and replaced if dead.
+    """
+
+    @event.listens_for(engine.pool, "checkin")
+    def _went_back(_dbapi_connection, record) -> None:
+        record.info[IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(engine.pool, "checkout")
+    def _taken(dbapi_connection, record, _proxy) -> None:
+        idle_since = record.info.pop(IDLE_SINCE, None)
+        if idle_since is None or time.monotonic() - idle_since < after_seconds:
+            return  # new, or back only a moment ago
+        try:
+            alive = engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as error:
+            if not engine.dialect.is_disconnect(error, dbapi_connection, None):
+                raise
+            alive = False
+        if not alive:
+            raise DisconnectionError("the database closed this idle connection")
