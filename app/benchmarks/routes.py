@@ -8,7 +8,7 @@ from app.benchmarks.forms import BenchmarkForm, CatalogueSearchForm, EditBenchma
 from app.joins.panel import benchmark_panel
 from app.models import Benchmark
 from app.models.enums import InvalidTransition
-from app.services.audit import events_for
+from app.services.audit import events_of
 from app.services.benchmark_checks import FORM, BenchmarkError, find_problems
 from app.services.benchmarks import (
     BenchmarkFields,
@@ -24,7 +24,7 @@ from app.services.benchmarks import (
     update_benchmark,
 )
 from app.services.listings import benchmark_catalogue_page, owned_benchmarks_page
-from app.services.page_cache import Rendered, kept_html
+from app.services.page_cache import Rendered, kept_html, kept_value
 from app.services.paging import requested_page
 
 JOINING = "joins/_benchmark_section.html"
@@ -102,38 +102,43 @@ def new():
 @bp.route("/<int:benchmark_id>")
 @login_required
 def detail(benchmark_id: int):
-    # The benchmark's own row only: its containers and test are read when its evidence is not
-    # kept already (services/page_cache).
-    benchmark = benchmark_head(benchmark_id)
-    if benchmark is None or not can_view(benchmark, current_user):
+    # The few fields that decide who sees what, kept like the parts: the benchmark itself, its
+    # containers and test are read only when a part must be rendered (services/page_cache).
+    head = kept_value(("benchmark head", benchmark_id), lambda: benchmark_head(benchmark_id))
+    if head is None or not can_view(head, current_user):
         abort(404)
-    owner = is_owner(benchmark, current_user)
+    owner = is_owner(head, current_user)
     insider = owner or current_user.is_admin
+    loaded: list[Benchmark] = []
+
+    def benchmark() -> Benchmark:
+        if not loaded:
+            loaded.append(benchmark_for_page(benchmark_id))
+        return loaded[0]
 
     def render_evidence() -> Rendered:
-        benchmark_for_page(benchmark_id)  # the same object, its containers and test loaded
-        html = render_template("benchmarks/_evidence.html", benchmark=benchmark, insider=insider)
+        html = render_template("benchmarks/_evidence.html", benchmark=benchmark(), insider=insider)
         return Rendered(html)
 
     def render_history() -> Rendered:
-        html = render_template("benchmarks/_history.html", events=events_for(benchmark))
-        return Rendered(html)
+        events = events_of("benchmark", benchmark_id)
+        return Rendered(render_template("benchmarks/_history.html", events=events))
 
     def render_joining() -> Rendered:
-        join = benchmark_panel(benchmark, current_user)
-        return Rendered(render_template(JOINING, benchmark=benchmark, join=join))
+        join = benchmark_panel(benchmark(), current_user)
+        return Rendered(render_template(JOINING, benchmark=benchmark(), join=join))
 
     viewer = current_user.id
     return render_template(
         "benchmarks/detail.html",
-        benchmark=benchmark,
+        benchmark=head,
         evidence=kept_html(("evidence", benchmark_id, insider), render_evidence, viewer_id=viewer),
         # The reader's own models and requests: kept for this reader only.
         joining=kept_html(("joining", benchmark_id, viewer), render_joining, viewer_id=viewer),
         history=kept_html(("history", benchmark_id), render_history, viewer_id=viewer),
         owner=owner,
-        can_edit=can_edit(benchmark, current_user),
-        can_retest=can_retest(benchmark, current_user),
+        can_edit=can_edit(head, current_user),
+        can_retest=can_retest(head, current_user),
     )
 
 

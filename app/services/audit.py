@@ -38,7 +38,12 @@ def events_for(subject: db.Model) -> list[Row]:
     Each row has the event's action, reason and created_at, and actor_name: the actor's display
     name, or None for Benchgate itself.
     """
-    params = {"subject_type": subject_type(subject), "subject_id": subject.id}
+    return events_of(subject_type(subject), subject.id)
+
+
+def events_of(kind: str, subject_id: int) -> list[Row]:
+    """Return the audit events of the record of this kind ("benchmark") and id, oldest first."""
+    params = {"subject_type": kind, "subject_id": subject_id}
     return list(db.session.execute(_events_query(), params))
 
 

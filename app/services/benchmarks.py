@@ -10,7 +10,7 @@ from typing import NoReturn
 from flask import current_app, has_request_context, url_for
 from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import defaultload, joinedload, lazyload
+from sqlalchemy.orm import defaultload, joinedload
 
 from app.extensions import db
 from app.models import (
@@ -82,25 +82,31 @@ class BenchmarkFields:
 # Who may do what.
 
 
-def is_owner(benchmark: Benchmark, user: User) -> bool:
+def is_owner(benchmark: Benchmark | BenchmarkHead, user: User) -> bool:
     """Tell whether user submitted this benchmark."""
     return user.is_authenticated and benchmark.owner_id == user.id
 
 
-def benchmark_head(benchmark_id: int) -> Benchmark | None:
-    """Load a benchmark's own row only, without its owner: what a page needs to decide.
+@dataclass(frozen=True)
+class BenchmarkHead:
+    """What a benchmark's page needs before anything else: who may see it, and its heading."""
 
-    Its containers, owner and test load when first used, or by benchmark_for_page.
-    """
-    return db.session.scalar(_head_query(), {"benchmark_id": benchmark_id})
+    id: int
+    name: str
+    status: BenchmarkStatus
+    owner_id: int
+
+
+def benchmark_head(benchmark_id: int) -> BenchmarkHead | None:
+    """Read the few fields of a benchmark that decide who may see and change it."""
+    row = db.session.execute(_head_query(), {"benchmark_id": benchmark_id}).first()
+    return BenchmarkHead(*row) if row is not None else None
 
 
 @cache
 def _head_query() -> Select:
-    return (
-        select(Benchmark)
-        .where(Benchmark.id == bindparam("benchmark_id"))
-        .options(lazyload(Benchmark.owner))
+    return select(Benchmark.id, Benchmark.name, Benchmark.status, Benchmark.owner_id).where(
+        Benchmark.id == bindparam("benchmark_id")
     )
 
 
@@ -128,7 +134,7 @@ def _page_query() -> Select:
     )
 
 
-def can_view(benchmark: Benchmark, user: User) -> bool:
+def can_view(benchmark: Benchmark | BenchmarkHead, user: User) -> bool:
     """Approved benchmarks are for every member; the others for their owner and administrators."""
     if not user.is_authenticated:
         return False
@@ -137,12 +143,12 @@ def can_view(benchmark: Benchmark, user: User) -> bool:
     )
 
 
-def can_edit(benchmark: Benchmark, user: User) -> bool:
+def can_edit(benchmark: Benchmark | BenchmarkHead, user: User) -> bool:
     """Tell whether user may edit the benchmark now: its owner, before a decision."""
     return is_owner(benchmark, user) and benchmark.status in EDITABLE_BENCHMARK_STATUSES
 
 
-def can_retest(benchmark: Benchmark, user: User) -> bool:
+def can_retest(benchmark: Benchmark | BenchmarkHead, user: User) -> bool:
     """Tell whether the owner may send the benchmark, unchanged, to a new test."""
     return is_owner(benchmark, user) and benchmark.status in (
         BenchmarkStatus.TEST_FAILED,

@@ -53,26 +53,34 @@ class Rendered:
     keep: bool = True
 
 
+VALUE_CHARS = 256  # what a kept value other than text is counted as, in characters
+_MISSING = object()
+
+
+def _size(value: object) -> int:
+    return len(value) if isinstance(value, str) else VALUE_CHARS
+
+
 class PageCache:
     """Rendered lists of one process: at most max_chars of text, each kept at most seconds."""
 
     def __init__(self, max_chars: int, seconds: float) -> None:
         self._entries: TTLCache | None = None
         if max_chars > 0 and seconds > 0:
-            self._entries = TTLCache(maxsize=max_chars, ttl=seconds, getsizeof=len)
+            self._entries = TTLCache(maxsize=max_chars, ttl=seconds, getsizeof=_size)
         self._lock = threading.Lock()  # gthread serves several requests at once
 
-    def get(self, key: Hashable) -> str | None:
+    def get(self, key: Hashable, default: object = None) -> object:
         if self._entries is None:
-            return None
+            return default
         with self._lock:
-            return self._entries.get(key)
+            return self._entries.get(key, default)
 
-    def put(self, key: Hashable, html: str) -> None:
-        if self._entries is None or len(html) > self._entries.maxsize:
+    def put(self, key: Hashable, value: object) -> None:
+        if self._entries is None or _size(value) > self._entries.maxsize:
             return
         with self._lock:
-            self._entries[key] = html
+            self._entries[key] = value
 
 
 def init_page_cache(app) -> None:
@@ -131,6 +139,23 @@ def kept_html(key: tuple, render: Callable[[], Rendered], *, viewer_id: int | No
     if CSRF_MARK in html:
         html = html.replace(CSRF_MARK, generate_csrf())
     return Markup(_MARK.sub(lambda mark: YOU if int(mark[1]) == viewer_id else "", html))
+
+
+def kept_value(key: tuple, read: Callable[[], Hashable | None]) -> Hashable | None:
+    """Return what read gives at this data version, reading it only if not kept.
+
+    For small immutable values a page needs before it can use its kept parts, such as the
+    fields that decide who may see a record; None (nothing found) is kept too.
+    """
+    version = data_version()
+    cache: PageCache = current_app.extensions[EXTENSION]
+    full_key = (*key, version)
+    value = cache.get(full_key, _MISSING) if version is not None else _MISSING
+    if value is _MISSING:
+        value = read()
+        if version is not None:
+            cache.put(full_key, value)
+    return value
 
 
 # Moving the version on. A transaction that wrote notes it in its session; when it ends,

@@ -170,4 +170,11 @@ def test_a_benchmark_page_keeps_its_evidence_for_insiders_and_for_the_others(app
         assert "Chest prep" in body and "History" in body
     # The owner gets what the administrator's view kept; the reader's evidence is another one.
     assert owner_cost < first_cost
-    assert view(signed_in(app, reader.email), path)[1] == 2 < reader_cost  # account, benchmark
+    # Seen again, the page reads only the account: who may see it is kept with the parts.
+    assert view(signed_in(app, reader.email), path)[1] == 1 < reader_cost
+    # A change of status is seen on the next view: a revoked benchmark is gone for readers.
+    benchmark.status = BenchmarkStatus.REJECTED
+    db.session.commit()
+    for email, status in ((reader.email, 404), (member.email, 200)):
+        g.pop("_login_user", None)
+        assert signed_in(app, email).get(path).status_code == status
