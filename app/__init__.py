@@ -10,6 +10,7 @@ from flask import Flask
 from redis import Redis
 from rq import Queue
 from rq.serializers import JSONSerializer
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.config import DEFAULT_SECRET_KEY, Config
 from app.database import ping_idle_connections
@@ -49,6 +50,11 @@ def configure(app: Flask, test_config: dict[str, Any] | None) -> None:
     secure = str(app.config["COOKIES_SECURE"]).lower()
     secure_cookies = production if secure == "auto" else secure in ("1", "true", "yes", "on")
     app.config["SESSION_COOKIE_SECURE"] = app.config["REMEMBER_COOKIE_SECURE"] = secure_cookies
+    hops = int(app.config["PROXY_HOPS"])
+    if hops > 0:
+        # Behind a proxy, the client's address (what sign-in limits count by) and scheme are
+        # those the proxies forward.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
     if production and app.config["SECRET_KEY"] == DEFAULT_SECRET_KEY:
         raise RuntimeError(
             "Benchgate refuses to start with the default SECRET_KEY. Set the SECRET_KEY "
@@ -95,6 +101,9 @@ def register_extensions(app: Flask) -> None:
     app.extensions["rq_queues"] = {
         name: Queue(name, connection=redis, serializer=JSONSerializer) for name in sorted(names)
     }
+    from app.services.throttle import init_throttle
+
+    init_throttle(app)
 
 
 def queue_names(setting: str) -> list[str]:

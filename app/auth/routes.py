@@ -8,6 +8,9 @@ from flask_login import current_user, login_required, login_user, logout_user
 from app.auth import bp
 from app.auth.forms import SignInForm, SignUpForm
 from app.services.accounts import AccountError, authenticate, register_user
+from app.services.throttle import throttle
+
+TOO_MANY = 429
 
 
 def _safe_next(target: str | None) -> str:
@@ -22,16 +25,24 @@ def signup():
     if current_user.is_authenticated:
         return redirect(url_for("main.home"))
     form = SignUpForm()
+    status = 200
     if form.validate_on_submit():
-        try:
-            user = register_user(form.email.data, form.display_name.data, form.password.data)
-        except AccountError as error:
-            form.email.errors.append(str(error))
+        address = request.remote_addr or ""
+        refusal = throttle().signup_refusal(address)
+        if refusal:
+            form.email.errors.append(refusal)
+            status = TOO_MANY
         else:
-            login_user(user)
-            flash(f"Welcome, {user.display_name}! Your account is ready.", "success")
-            return redirect(url_for("main.home"))
-    return render_template("auth/signup.html", form=form)
+            try:
+                user = register_user(form.email.data, form.display_name.data, form.password.data)
+            except AccountError as error:
+                form.email.errors.append(str(error))
+            else:
+                throttle().count_signup(address)
+                login_user(user)
+                flash(f"Welcome, {user.display_name}! Your account is ready.", "success")
+                return redirect(url_for("main.home"))
+    return render_template("auth/signup.html", form=form), status
 
 
 @bp.route("/signin", methods=["GET", "POST"])
@@ -39,16 +50,25 @@ def signin():
     if current_user.is_authenticated:
         return redirect(_safe_next(request.args.get("next")))
     form = SignInForm()
+    status = 200
     if form.validate_on_submit():
-        try:
-            user = authenticate(form.email.data, form.password.data)
-        except AccountError as error:
-            form.password.errors.append(str(error))
+        address = request.remote_addr or ""
+        # Checked before the password, so that guessing on stays useless once paused.
+        refusal = throttle().signin_refusal(form.email.data, address)
+        if refusal:
+            form.password.errors.append(refusal)
+            status = TOO_MANY
         else:
-            login_user(user, remember=form.remember.data)
-            flash(f"Signed in as {user.display_name}.", "success")
-            return redirect(_safe_next(request.args.get("next")))
-    return render_template("auth/signin.html", form=form)
+            try:
+                user = authenticate(form.email.data, form.password.data)
+            except AccountError as error:
+                throttle().count_failed_signin(form.email.data, address)
+                form.password.errors.append(str(error))
+            else:
+                login_user(user, remember=form.remember.data)
+                flash(f"Signed in as {user.display_name}.", "success")
+                return redirect(_safe_next(request.args.get("next")))
+    return render_template("auth/signin.html", form=form), status
 
 
 @bp.route("/signout", methods=["POST"])

@@ -1,10 +1,13 @@
 """Sign-up, sign-in, sign-out and access rules, as a browser would exercise them."""
 
+import time
+
+from flask import g
 from sqlalchemy import select
 
 from app.extensions import db
 from app.models import User
-from tests.conftest import post_form, sign_in
+from tests.conftest import csrf_token, own_app, post_form, sign_in
 from tests.factories import PASSWORD, make_user
 
 SIGNUP = {
@@ -170,3 +173,60 @@ def test_admin_makes_a_member_admin_then_removes_it_but_not_their_own(admin_clie
     assert "You cannot remove your own administrator rights." in response.get_data(as_text=True)
     db.session.refresh(admin)
     assert admin.is_admin is True
+
+
+# Throttling
+
+
+def test_failed_sign_ins_pause_that_email_then_sign_in_works_again(app, client):
+    app.config["SIGNIN_LIMIT"] = "3 per 2 seconds"
+    user = make_user("rita@example.org", "Rita")
+    for _ in range(3):
+        refused = sign_in(client, user.email, "a wrong guess")
+        assert refused.status_code == 200
+        assert "The email or the password is wrong." in refused.text
+    # Paused: even the right password is not tried, and the form says for how long.
+    paused = sign_in(client, user.email)
+    assert paused.status_code == 429
+    assert "Too many failed sign-ins with this email" in paused.text
+    assert "try again in 1 minute" in paused.text
+    assert 'value="rita@example.org"' in paused.text  # what was typed stays
+    # Another email from the same address is not paused.
+    assert "Too many" not in sign_in(client, "other@example.org", "x").text
+    time.sleep(4.1)  # the sliding window weighs the last one too
+    assert sign_in(client, user.email).status_code == 302
+
+
+def test_a_successful_sign_in_does_not_count_against_the_limit(app):
+    app.config["SIGNIN_LIMIT"] = "2 per minute"
+    user = make_user("sam@example.org", "Sam")
+    for _ in range(4):
+        for kept in ("_login_user", "csrf_token"):  # the test's app context outlives requests
+            g.pop(kept, None)
+        assert sign_in(app.test_client(), user.email).status_code == 302
+
+
+def test_sign_ups_from_one_address_are_limited(app, client):
+    app.config["SIGNUP_LIMIT"] = "2 per hour"
+    for number in range(2):
+        answer = post_form(client, "/account/signup", {**SIGNUP, "email": f"a{number}@x.org"})
+        assert answer.status_code == 302
+        client.post("/account/signout", data={"csrf_token": csrf_token(client, "/")})
+    refused = post_form(client, "/account/signup", {**SIGNUP, "email": "a2@x.org"})
+    assert refused.status_code == 429
+    assert "sign-up is paused" in refused.text
+    assert 'value="a2@x.org"' in refused.text
+    assert db.session.scalar(select(db.func.count(User.id))) == 2
+
+
+def test_sign_in_still_works_while_redis_is_down(app, config):
+    user = make_user("una@example.org", "Una")
+    unreachable = {**config, "REDIS_URL": "redis://127.0.0.1:1/0", "SIGNIN_LIMIT": "2 per minute"}
+    with own_app(unreachable) as app:
+        client = app.test_client()
+        assert sign_in(client, user.email).status_code == 302
+        # Counted in this process meanwhile.
+        other = app.test_client()
+        for _ in range(2):
+            assert sign_in(other, user.email, "wrong").status_code == 200
+        assert sign_in(other, user.email).status_code == 429
