@@ -9,12 +9,15 @@ from app.joins.forms import AskToJoinForm, JoinDecisionForm, JoinPolicyForm
 from app.models import Benchmark, BenchmarkStatus, Container, JoinRequest
 from app.models.enums import InvalidTransition
 from app.services.benchmarks import can_view
-from app.services.join_policy import JoinPolicyError, set_join_policy
+from app.services.join_policy import JoinPolicyError, can_set_policy, set_join_policy
 from app.services.join_requests import (
     JoinRequestError,
     ask_to_join,
     asked_by_query,
+    can_decide,
+    can_manage,
     decide_join_request,
+    side_by_side,
 )
 
 
@@ -30,13 +33,14 @@ def _back(benchmark_id: int, anchor: str = "joining"):
     return redirect(url_for("benchmarks.detail", benchmark_id=benchmark_id, _anchor=anchor))
 
 
-def _flash_errors(messages) -> None:
-    for message in messages:
-        flash(message, "error")
-
-
-def _form_messages(form) -> list[str]:
-    return [m for field in form for m in field.errors] + list(form.form_errors)
+def _show_errors(form, errors: dict[str, list[str]]) -> None:
+    """Put a service's refusal next to the fields it names; the rest goes on top."""
+    for key, messages in errors.items():
+        field = form._fields.get(key)
+        if field is None:
+            form.form_errors.extend(messages)
+        else:
+            field.errors = [*field.errors, *messages]
 
 
 @bp.route("/<int:benchmark_id>/join", methods=["GET"])
@@ -54,76 +58,84 @@ def choose(benchmark_id: int):
 @login_required
 def ask(benchmark_id: int):
     benchmark = _visible_or_404(benchmark_id)
-    # No choices needed to validate (validate_choice=False; the service checks the model), and
-    # building them reads every operational model of the portal.
-    form = AskToJoinForm()
-    if not form.validate_on_submit():
-        _flash_errors(_form_messages(form))
-        return _back(benchmark.id)
-    model = (
-        db.session.get(Container, int(form.model_id.data)) if form.model_id.data.isdigit() else None
-    )
-    if model is None:
-        flash("This model no longer exists. Choose another one.", "error")
-        return _back(benchmark.id)
-    try:
-        request = ask_to_join(benchmark, model, current_user)
-    except JoinRequestError as error:
-        _flash_errors(m for ms in error.errors.values() for m in ms)
-        return _back(benchmark.id)
-    flash(
-        f"The test of “{model.name}” with “{benchmark.name}” has started. Follow it below; "
-        "when it passes, the benchmark's owner decides on your request.",
-        "success",
-    )
-    return redirect(url_for("runs.detail", run_id=request.run_id))
+    form = AskToJoinForm.for_member(current_user)
+    if form.validate_on_submit():
+        chosen = form.model_id.data
+        model = db.session.get(Container, int(chosen)) if chosen.isdigit() else None
+        if model is None:
+            form.model_id.errors.append("This model no longer exists. Choose another one.")
+        else:
+            try:
+                request = ask_to_join(benchmark, model, current_user)
+            except JoinRequestError as error:
+                _show_errors(form, error.errors)
+            else:
+                flash(
+                    f"The test of “{model.name}” with “{benchmark.name}” has started. Follow it "
+                    "below; when it passes, the benchmark's owner decides on your request.",
+                    "success",
+                )
+                return redirect(url_for("runs.detail", run_id=request.run_id))
+    # Refused: the ask page says why, next to the choice, with the choice kept.
+    return render_template("joins/ask.html", benchmark=benchmark, form=form)
 
 
-@bp.route("/join-requests/<int:request_id>/decide", methods=["POST"])
+@bp.route("/join-requests/<int:request_id>/decide", methods=["GET", "POST"])
 @login_required
 def decide(request_id: int):
     join_request = db.get_or_404(JoinRequest, request_id)
-    _visible_or_404(join_request.benchmark_id)  # of an approved benchmark: 403 below, not 404
+    benchmark = _visible_or_404(join_request.benchmark_id)
+    if not can_manage(benchmark, current_user):
+        abort(403, "Only the benchmark's owner or an administrator decides on its requests.")
     form = JoinDecisionForm()
-    if not form.validate_on_submit() or not (form.approve.data or form.reject.data):
-        _flash_errors(_form_messages(form) or ["Press Approve or Reject."])
-        return _back(join_request.benchmark_id)
-    try:
-        decide_join_request(join_request, form.approve.data, current_user, form.reason.data)
-    except PermissionError:
-        abort(
-            403,
-            "Only the benchmark's owner or an administrator decides, never on a "
-            "request they made themselves.",
-        )
-    except JoinRequestError as error:
-        _flash_errors(m for ms in error.errors.values() for m in ms)
-        return _back(join_request.benchmark_id)
-    except InvalidTransition:
-        flash("This request was already decided, or its test has not passed.", "error")
-        return _back(join_request.benchmark_id)
-    word = "approved: the model has joined" if form.approve.data else "rejected"
-    flash(f"The request of “{join_request.model.name}” is {word}.", "success")
-    return _back(join_request.benchmark_id)
+    if form.validate_on_submit():
+        if not (form.approve.data or form.reject.data):
+            form.form_errors.append("Press Approve or Reject.")
+        else:
+            try:
+                decide_join_request(join_request, form.approve.data, current_user, form.reason.data)
+            except PermissionError:
+                abort(
+                    403,
+                    "Only the benchmark's owner or an administrator decides, never on a "
+                    "request they made themselves.",
+                )
+            except JoinRequestError as error:
+                _show_errors(form, error.errors)
+            except InvalidTransition:
+                form.form_errors.append(
+                    "This request was already decided, or its test has not passed."
+                )
+            else:
+                word = "approved: the model has joined" if form.approve.data else "rejected"
+                flash(f"The request of “{join_request.model.name}” is {word}.", "success")
+                return _back(join_request.benchmark_id)
+    return render_template(
+        "joins/decide.html",
+        benchmark=benchmark,
+        request=join_request,
+        form=form,
+        rows=side_by_side(benchmark.results, join_request.results),
+        can_decide=can_decide(join_request, current_user),
+    )
 
 
-@bp.route("/<int:benchmark_id>/join-policy", methods=["POST"])
+@bp.route("/<int:benchmark_id>/join-policy", methods=["GET", "POST"])
 @login_required
 def policy(benchmark_id: int):
     benchmark = _visible_or_404(benchmark_id)
-    form = JoinPolicyForm()
-    if not form.validate_on_submit():
-        _flash_errors(_form_messages(form))
-        return _back(benchmark.id, "join-policy")
-    try:
-        set_join_policy(benchmark, form.policy.data, form.allowlist.data or "", current_user)
-    except PermissionError:
+    if not can_set_policy(benchmark, current_user):
         abort(403, "Only the benchmark's owner or an administrator sets its join policy.")
-    except JoinPolicyError as error:
-        _flash_errors(m for ms in error.errors.values() for m in ms)
-        return _back(benchmark.id, "join-policy")
-    flash("The join policy is saved.", "success")
-    return _back(benchmark.id, "join-policy")
+    form = JoinPolicyForm(policy=benchmark.join_policy, allowlist=benchmark.join_allowlist)
+    if form.validate_on_submit():
+        try:
+            set_join_policy(benchmark, form.policy.data, form.allowlist.data or "", current_user)
+        except JoinPolicyError as error:
+            _show_errors(form, error.errors)
+        else:
+            flash("The join policy is saved.", "success")
+            return _back(benchmark.id, "join-policy")
+    return render_template("joins/policy.html", benchmark=benchmark, form=form)
 
 
 @bp.route("/join-requests")

@@ -2,7 +2,9 @@
 
 A member registers three containers from links, runs a workflow test and watches its log,
 submits a benchmark; an administrator requests changes; the member reads why, edits and
-resubmits; the administrator approves; the member finds it in the catalogue.
+resubmits; the administrator approves; the member finds it in the catalogue. Then a model owner
+asks to join it with a model of their own, the model is tested, and the benchmark's owner
+compares its results with the reference model's and lets it join.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ def finish_run(page, timeout_ms: int = 90_000) -> None:
     expect(page.locator("#run-status-badge")).to_have_text(re.compile("Passed"), timeout=timeout_ms)
 
 
-def test_member_publishes_a_benchmark_that_an_administrator_reviews(
+def test_member_publishes_a_benchmark_that_an_administrator_reviews_and_a_model_joins(
     page, portal, assets, test_images
 ):
     links = serve_trio(assets)
@@ -155,3 +157,41 @@ def test_member_publishes_a_benchmark_that_an_administrator_reviews(
     page.get_by_role("link", name="Toy pneumonia benchmark", exact=True).click()
     expect(page.get_by_text(re.compile("Approved")).first).to_be_visible()
     shoot(page, "22-benchmark-approved")
+
+    benchmark_url = page.url
+
+    # A model owner registers a model and asks to join the approved benchmark with it.
+    sign_out(page)
+    sign_up(page, portal, "Bo Chen", "bo@clinic.org")
+    register_container(page, portal, "Bo's model", links["model"])
+    page.goto(benchmark_url)
+    page.locator("#model_id").select_option(label="Bo's model (in development)")
+    accessible(page, "23-benchmark-ask-to-join")
+    page.get_by_role("button", name="Test my model and ask to join").click()
+    finish_run(page)
+    page.goto(portal.url + "/benchmarks/join-requests")
+    row = page.get_by_role("row", name=re.compile("Toy pneumonia benchmark"))
+    expect(row).to_contain_text("Awaiting the owner's decision")
+    shoot(page, "24-join-request-pending")
+    sign_out(page)
+
+    # The benchmark's owner is told, compares the results and lets the model join.
+    sign_in(page, portal, "ana@hospital.org")
+    page.get_by_role("link", name=re.compile("Notifications")).click()
+    expect(page.locator(".notification.unread").first).to_contain_text("asks to join")
+    page.get_by_role("link", name=re.compile("Toy pneumonia benchmark")).first.click()
+    request = page.locator("article.join-request", has_text="Bo's model")
+    expect(request.get_by_role("table")).to_contain_text("Reference model")
+    accessible(page, "25-join-request-to-decide")
+    request.get_by_role("button", name="Approve").click()
+    expect(page.get_by_text("is approved: the model has joined")).to_be_visible()
+    sign_out(page)
+
+    # The model owner reads that the model has joined.
+    sign_in(page, portal, "bo@clinic.org")
+    page.get_by_role("link", name=re.compile("Notifications")).click()
+    expect(page.locator(".notification.unread").first).to_contain_text("has joined")
+    page.goto(portal.url + "/benchmarks/join-requests")
+    row = page.get_by_role("row", name=re.compile("Toy pneumonia benchmark"))
+    expect(row).to_contain_text("Joined")
+    shoot(page, "26-join-request-joined")

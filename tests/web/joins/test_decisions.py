@@ -1,5 +1,6 @@
 """Deciding on join requests, the pages that show them, and the owner's join policy."""
 
+import re
 from html import unescape
 
 import pytest
@@ -37,6 +38,35 @@ def test_an_admin_rejects_with_a_reason_and_the_asker_reads_it(app, admin, membe
     assert pending.reason == "Trained on the test data."
     assert join_actions(pending)[-1] == ("reject", admin.id, "Trained on the test data.")
     assert "Trained on the test data." in notifications_of(member)[-1].message
+
+
+def test_a_refused_decision_shows_its_page_with_the_reason_typed_and_the_error_by_it(
+    app, owner, pending
+):
+    browser = signed_in(app, owner.email)
+    answer = decide(browser, pending, "reject")
+    assert answer.status_code == 200
+    reason_field = unescape(answer.text).split('id="reason-help"', 1)[1].split("</form>", 1)[0]
+    assert "Please give the reason for the rejection" in reason_field
+    too_long = "Trained on the test hospitals' data. " * 140  # over 5000 characters
+    answer = decide(browser, pending, "reject", too_long)
+    assert answer.status_code == 200
+    assert "Keep it under 5000 characters." in answer.text
+    assert too_long.strip() in unescape(answer.text)  # nothing typed is lost
+    db.session.expire_all()
+    assert pending.status == JoinRequestStatus.PENDING
+
+
+def test_the_request_page_shows_both_results_to_the_owner_only(app, owner, member, pending):
+    url = f"/benchmarks/join-requests/{pending.id}/decide"
+    page = signed_in(app, owner.email).get(url)
+    assert page.status_code == 200
+    assert "Reference model" in page.text and "per_class.pneumonia" in page.text
+    assert 'name="reject"' in page.text
+    other = make_user("otto@example.org", "Otto Other")
+    assert signed_in(app, other.email).get(url).status_code == 403
+    asker_page = signed_in(app, member.email).get(url)
+    assert asker_page.status_code == 403  # the asker reads the outcome on the benchmark's page
 
 
 def test_rejecting_without_a_reason_is_refused_by_the_service(owner, pending):
@@ -121,14 +151,15 @@ def test_owner_sets_the_policy_and_bad_emails_are_refused(app, owner, benchmark)
     browser = signed_in(app, owner.email)
     url = f"/benchmarks/{benchmark.id}/join-policy"
     page = f"/benchmarks/{benchmark.id}"
-    refused = post_form(
-        browser,
-        url,
-        {"policy": "list", "allowlist": "ana@x.org, not-an-email"},
-        page=page,
-        follow_redirects=True,
-    )
-    assert "not-an-email" in unescape(refused.text)
+    assert browser.get(url).status_code == 200
+    typed = "ana@x.org, not-an-email\nbo@y.org"
+    refused = post_form(browser, url, {"policy": "list", "allowlist": typed}, page=page)
+    # The policy page answers: the error by the list, everything typed still there.
+    assert refused.status_code == 200
+    allowlist = unescape(refused.text).split('<label for="allowlist"', 1)[1].split("</div>", 1)[0]
+    assert "These are not email addresses: not-an-email" in allowlist
+    assert typed in allowlist
+    assert re.search(r'<input checked [^>]*value="list"', refused.text)
     db.session.expire_all()
     assert benchmark.join_policy == "never"
     post_form(browser, url, {"policy": "list", "allowlist": "Ana@X.org, bo@y.org"}, page=page)
@@ -137,6 +168,10 @@ def test_owner_sets_the_policy_and_bad_emails_are_refused(app, owner, benchmark)
     assert benchmark.join_allowlist == "ana@x.org\nbo@y.org"
 
 
-def test_a_member_cannot_set_the_policy(member, benchmark):
+def test_a_member_cannot_set_the_policy(app, member, benchmark):
     with pytest.raises(PermissionError):
         set_join_policy(benchmark, "always", "", member)
+    assert (
+        signed_in(app, member.email).get(f"/benchmarks/{benchmark.id}/join-policy").status_code
+        == 403
+    )
