@@ -204,7 +204,7 @@ def test_with_redis_down_the_run_is_kept_then_queued_when_redis_is_back(member_c
     redis = app.extensions["redis"]
     real_port = redis.connection_pool.connection_kwargs["port"]
     redis.connection_pool.connection_kwargs["port"] = 1  # nothing listens there
-    redis.connection_pool.disconnect()
+    redis.connection_pool.reset()  # connections made before keep their own port
     response = post_form(member_client, NEW, by_links(), follow_redirects=True)
     body = response.get_data(as_text=True)
     run = db.session.scalar(select(Run))

@@ -27,7 +27,7 @@ def test_burst_worker_answers_a_queue_check_sent_from_the_admin_page(admin_clien
 
 def test_queue_check_with_redis_down_says_so_and_keeps_the_record(admin_client, app):
     app.extensions["redis"].connection_pool.connection_kwargs["port"] = 1  # nothing listens
-    app.extensions["redis"].connection_pool.disconnect()
+    app.extensions["redis"].connection_pool.reset()
     response = post_form(
         admin_client, "/admin/health/queue-check", {}, page="/admin/health", follow_redirects=True
     )
