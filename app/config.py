@@ -53,8 +53,10 @@ class Config:
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_SECURE = False
-    # Failed sign-ins allowed per email and address, and sign-ups per address (limits' syntax).
+    # Failed sign-ins allowed per email and address, and per address whatever the email;
+    # sign-ups per address (the syntax of the limits library).
     SIGNIN_LIMIT = "10 per 15 minutes"
+    SIGNIN_ADDRESS_LIMIT = "100 per 15 minutes"
     SIGNUP_LIMIT = "50 per hour"
     PROXY_HOPS = 0  # proxies in front of the web tier whose X-Forwarded-For/-Proto to trust
     WTF_CSRF_TIME_LIMIT = None  # a form left open over lunch still submits

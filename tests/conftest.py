@@ -112,10 +112,7 @@ def own_app(settings: dict) -> Iterator:
     finally:
         with extra.app_context():
             db.engine.dispose()
-        for key in ("redis", "redis_stream"):
-            client = extra.extensions.get(key)
-            if client is not None:
-                client.close()
+        close_redis_clients(extra)
 
 
 @pytest.fixture
@@ -128,7 +125,15 @@ def app(config):
         yield app
         db.session.remove()
         db.engine.dispose()
-    app.extensions["redis"].close()
+    close_redis_clients(app)
+
+
+def close_redis_clients(app) -> None:
+    """Close every Redis client an app made: the queue's, the live logs', the throttle's."""
+    for key in ("redis", "redis_stream", "redis_throttle"):
+        client = app.extensions.get(key)
+        if client is not None:
+            client.close()
 
 
 @pytest.fixture

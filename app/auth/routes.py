@@ -20,6 +20,12 @@ def _safe_next(target: str | None) -> str:
     return url_for("main.home")
 
 
+def _answer(template: str, form, status: int):
+    """The form again; when paused, with a Retry-After header saying when to come back."""
+    headers = {"Retry-After": "60"} if status == TOO_MANY else {}
+    return render_template(template, form=form), status, headers
+
+
 @bp.route("/signup", methods=["GET", "POST"])
 def signup():
     if current_user.is_authenticated:
@@ -27,10 +33,9 @@ def signup():
     form = SignUpForm()
     status = 200
     if form.validate_on_submit():
-        address = request.remote_addr or ""
-        refusal = throttle().signup_refusal(address)
+        refusal = throttle().take_signup(request.remote_addr or "")
         if refusal:
-            form.email.errors.append(refusal)
+            form.form_errors.append(refusal)
             status = TOO_MANY
         else:
             try:
@@ -38,11 +43,10 @@ def signup():
             except AccountError as error:
                 form.email.errors.append(str(error))
             else:
-                throttle().count_signup(address)
                 login_user(user)
                 flash(f"Welcome, {user.display_name}! Your account is ready.", "success")
                 return redirect(url_for("main.home"))
-    return render_template("auth/signup.html", form=form), status
+    return _answer("auth/signup.html", form, status)
 
 
 @bp.route("/signin", methods=["GET", "POST"])
@@ -53,8 +57,7 @@ def signin():
     status = 200
     if form.validate_on_submit():
         address = request.remote_addr or ""
-        # Checked before the password, so that guessing on stays useless once paused.
-        refusal = throttle().signin_refusal(form.email.data, address)
+        refusal = throttle().take_signin_attempt(form.email.data, address)
         if refusal:
             form.password.errors.append(refusal)
             status = TOO_MANY
@@ -62,13 +65,14 @@ def signin():
             try:
                 user = authenticate(form.email.data, form.password.data)
             except AccountError as error:
-                throttle().count_failed_signin(form.email.data, address)
+                throttle().signin_failed(address)
                 form.password.errors.append(str(error))
             else:
+                throttle().signin_succeeded(form.email.data, address)
                 login_user(user, remember=form.remember.data)
                 flash(f"Signed in as {user.display_name}.", "success")
                 return redirect(_safe_next(request.args.get("next")))
-    return render_template("auth/signin.html", form=form), status
+    return _answer("auth/signin.html", form, status)
 
 
 @bp.route("/signout", methods=["POST"])

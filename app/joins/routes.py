@@ -58,7 +58,9 @@ def choose(benchmark_id: int):
 @login_required
 def ask(benchmark_id: int):
     benchmark = _visible_or_404(benchmark_id)
-    form = AskToJoinForm.for_member(current_user)
+    # No choices needed to check the answer (the service says why a model cannot be used), and
+    # building them reads every operational model of the portal: only for a refusal's page.
+    form = AskToJoinForm()
     if form.validate_on_submit():
         chosen = form.model_id.data
         model = db.session.get(Container, int(chosen)) if chosen.isdigit() else None
@@ -77,6 +79,7 @@ def ask(benchmark_id: int):
                 )
                 return redirect(url_for("runs.detail", run_id=request.run_id))
     # Refused: the ask page says why, next to the choice, with the choice kept.
+    form.model_id.choices = AskToJoinForm.for_member(current_user).model_id.choices
     return render_template("joins/ask.html", benchmark=benchmark, form=form)
 
 
@@ -86,7 +89,9 @@ def decide(request_id: int):
     join_request = db.get_or_404(JoinRequest, request_id)
     benchmark = _visible_or_404(join_request.benchmark_id)
     if not can_manage(benchmark, current_user):
-        abort(403, "Only the benchmark's owner or an administrator decides on its requests.")
+        if join_request.requested_by_id != current_user.id:
+            abort(404)  # another member's request, as if it did not exist
+        abort(403, "Only the benchmark's owner or an administrator decides on a request.")
     form = JoinDecisionForm()
     if form.validate_on_submit():
         if not (form.approve.data or form.reject.data):
@@ -113,7 +118,7 @@ def decide(request_id: int):
     return render_template(
         "joins/decide.html",
         benchmark=benchmark,
-        request=join_request,
+        join_request=join_request,
         form=form,
         rows=side_by_side(benchmark.results, join_request.results),
         can_decide=can_decide(join_request, current_user),

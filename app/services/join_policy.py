@@ -10,6 +10,9 @@ from app.models.enums import JOIN_POLICIES
 from app.services.audit import record_event
 
 _EMAIL = re.compile(r"^[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+$")
+# One email a line, or separated by commas or semicolons: not by spaces, so that a line
+# typed with a space in it is named whole in the error.
+_SEPARATOR = re.compile(r"\s*[\n,;]\s*")
 
 
 class JoinPolicyError(Exception):
@@ -27,7 +30,7 @@ def can_set_policy(benchmark: Benchmark, user: User) -> bool:
 
 def allowlist_of(benchmark: Benchmark) -> set[str]:
     """The normalised emails of the benchmark's allow-list."""
-    return {normalize_email(e) for e in re.split(r"[\s,;]+", benchmark.join_allowlist or "") if e}
+    return {normalize_email(e) for e in _SEPARATOR.split(benchmark.join_allowlist or "") if e}
 
 
 def set_join_policy(benchmark: Benchmark, policy: str, allowlist: str, by: User) -> Benchmark:
@@ -36,7 +39,7 @@ def set_join_policy(benchmark: Benchmark, policy: str, allowlist: str, by: User)
         raise PermissionError("only the benchmark's owner or an administrator sets its policy")
     if policy not in JOIN_POLICIES:
         raise JoinPolicyError({"policy": ["Choose one of the three choices."]})
-    emails = [normalize_email(e) for e in re.split(r"[\s,;]+", allowlist or "") if e.strip()]
+    emails = [normalize_email(e) for e in _SEPARATOR.split(allowlist or "") if e.strip()]
     wrong = [e for e in emails if not _EMAIL.match(e)]
     if wrong:
         raise JoinPolicyError(

@@ -54,7 +54,6 @@ class Rendered:
 
 
 VALUE_CHARS = 256  # what a kept value other than text is counted as, in characters
-_MISSING = object()
 
 
 def _size(value: object) -> int:
@@ -70,11 +69,11 @@ class PageCache:
             self._entries = TTLCache(maxsize=max_chars, ttl=seconds, getsizeof=_size)
         self._lock = threading.Lock()  # gthread serves several requests at once
 
-    def get(self, key: Hashable, default: object = None) -> object:
+    def get(self, key: Hashable) -> object:
         if self._entries is None:
-            return default
+            return None
         with self._lock:
-            return self._entries.get(key, default)
+            return self._entries.get(key)
 
     def put(self, key: Hashable, value: object) -> None:
         if self._entries is None or _size(value) > self._entries.maxsize:
@@ -145,15 +144,16 @@ def kept_value(key: tuple, read: Callable[[], Hashable | None]) -> Hashable | No
     """Return what read gives at this data version, reading it only if not kept.
 
     For small immutable values a page needs before it can use its kept parts, such as the
-    fields that decide who may see a record; None (nothing found) is kept too.
+    fields that decide who may see a record. None (nothing found) is not kept: asking for
+    records that do not exist must not push kept pages out.
     """
     version = data_version()
     cache: PageCache = current_app.extensions[EXTENSION]
     full_key = (*key, version)
-    value = cache.get(full_key, _MISSING) if version is not None else _MISSING
-    if value is _MISSING:
+    value = cache.get(full_key) if version is not None else None
+    if value is None:
         value = read()
-        if version is not None:
+        if version is not None and value is not None:
             cache.put(full_key, value)
     return value
 

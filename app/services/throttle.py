@@ -3,13 +3,15 @@
 Counts are kept in the installation's Redis, so every web process shares them, by `limits`
 (the library under Flask-Limiter) rather than Flask-Limiter's decorators: only failed sign-ins
 count, the refusal is shown in the form with what was typed, and no other page pays for a
-check. While Redis is unreachable each process counts in its own memory instead.
+check. While Redis cannot be reached each process counts in its own memory instead.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import math
+import threading
 import time
 
 from flask import current_app
@@ -17,67 +19,105 @@ from limits import RateLimitItem, parse
 from limits.storage import MemoryStorage, RedisStorage
 from limits.strategies import SlidingWindowCounterRateLimiter
 from redis import Redis
+from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
+from redis.retry import Retry
 
 from app.models import normalize_email
 
 log = logging.getLogger(__name__)
 
 EXTENSION = "throttle"
+REDIS_EXTENSION = "redis_throttle"
+# A sign-in must not hang on an unreachable Redis: short timeouts, no retries, and after a
+# failure the next half minute is counted in memory without trying Redis again.
+REDIS_TIMEOUT = 0.5
+MEMORY_AFTER_FAILURE = 30.0
+
+
+def client_key(address: str) -> str:
+    """The part of an address that names one client: an IPv6 client usually holds a /64."""
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address or "unknown"
+    if parsed.version == 4:
+        return str(parsed)
+    if parsed.ipv4_mapped is not None:
+        return str(parsed.ipv4_mapped)
+    return str(ipaddress.ip_network(f"{parsed}/64", strict=False))
 
 
 class Throttle:
-    """The sign-in and sign-up limits of one app, counted in Redis or, failing that, memory."""
+    """The account forms' limits of one app, counted in Redis or, failing that, memory."""
 
     def __init__(self, redis: Redis) -> None:
-        # The app's own connections: nothing more to open, nor to close.
-        shared = RedisStorage(
-            "redis://", connection_pool=redis.connection_pool, key_prefix="throttle"
+        self._shared = SlidingWindowCounterRateLimiter(
+            RedisStorage("redis://", connection_pool=redis.connection_pool, key_prefix="throttle")
         )
-        self._shared = SlidingWindowCounterRateLimiter(shared)
         self._local = SlidingWindowCounterRateLimiter(MemoryStorage())
+        self._redis_failed_at = -math.inf
+        self._lock = threading.Lock()
 
     def _call(self, method: str, item: RateLimitItem, *ids: str):
-        try:
-            return getattr(self._shared, method)(item, *ids)
-        except RedisError:
-            log.warning("Redis unreachable: counting %s in this process only", ids[0])
-            return getattr(self._local, method)(item, *ids)
+        if time.monotonic() - self._redis_failed_at > MEMORY_AFTER_FAILURE:
+            try:
+                return getattr(self._shared, method)(item, *ids)
+            except RedisError:
+                log.warning("Redis unreachable: sign-in limits counted in this process for now")
+                with self._lock:
+                    self._redis_failed_at = time.monotonic()
+        return getattr(self._local, method)(item, *ids)
 
-    def _refusal(self, item: RateLimitItem, *ids: str) -> int | None:
-        """Minutes until the next attempt is allowed, or None when it is allowed now."""
-        if self._call("test", item, *ids):
-            return None
+    def _minutes_left(self, item: RateLimitItem, *ids: str) -> int:
         reset_at = self._call("get_window_stats", item, *ids).reset_time
         return max(1, math.ceil((reset_at - time.time()) / 60))
 
-    def signin_refusal(self, email: str, address: str) -> str | None:
-        """Say why this sign-in may not be tried now, or None."""
-        minutes = self._refusal(_limit("SIGNIN_LIMIT"), "signin", address, normalize_email(email))
-        if minutes is None:
-            return None
-        return (
-            "Too many failed sign-ins with this email. To keep the account safe, sign-in is "
-            f"paused: try again in {_minutes(minutes)}."
-        )
+    def take_signin_attempt(self, email: str, address: str) -> str | None:
+        """Count a sign-in attempt before its password is checked; say why not, or None.
 
-    def count_failed_signin(self, email: str, address: str) -> None:
-        """Count one failed sign-in with this email from this address."""
-        self._call("hit", _limit("SIGNIN_LIMIT"), "signin", address, normalize_email(email))
+        Counting first, in one atomic step, keeps concurrent guesses from all passing a check
+        made before any of them failed. A successful sign-in gives its attempt back.
+        """
+        client = client_key(address)
+        if not self._call("test", _limit("SIGNIN_ADDRESS_LIMIT"), "signin", client):
+            minutes = self._minutes_left(_limit("SIGNIN_ADDRESS_LIMIT"), "signin", client)
+            return (
+                "Too many failed sign-ins from your network. Sign-in is paused for it: try "
+                f"again in {_minutes(minutes)}."
+            )
+        pair = ("signin", client, normalize_email(email))
+        if not self._call("hit", _limit("SIGNIN_LIMIT"), *pair):
+            minutes = self._minutes_left(_limit("SIGNIN_LIMIT"), *pair)
+            return (
+                "Too many failed sign-ins with this email. To keep the account safe, sign-in is "
+                f"paused: try again in {_minutes(minutes)}."
+            )
+        return None
 
-    def signup_refusal(self, address: str) -> str | None:
-        """Say why no account may be created from this address now, or None."""
-        minutes = self._refusal(_limit("SIGNUP_LIMIT"), "signup", address)
-        if minutes is None:
+    def signin_failed(self, address: str) -> None:
+        """Count a failed sign-in against the whole address (any email)."""
+        self._call("hit", _limit("SIGNIN_ADDRESS_LIMIT"), "signin", client_key(address))
+
+    def signin_succeeded(self, email: str, address: str) -> None:
+        """Forget the failed sign-ins of this email from this address."""
+        pair = ("signin", client_key(address), normalize_email(email))
+        self._call("clear", _limit("SIGNIN_LIMIT"), *pair)
+
+    def take_signup(self, address: str) -> str | None:
+        """Count a sign-up attempt that passed the form's checks; say why not, or None.
+
+        Refused sign-ups count too: otherwise "this email already has an account" could be
+        asked of any number of emails.
+        """
+        client = client_key(address)
+        if self._call("hit", _limit("SIGNUP_LIMIT"), "signup", client):
             return None
+        minutes = self._minutes_left(_limit("SIGNUP_LIMIT"), "signup", client)
         return (
-            "Many accounts were created from your network in a short time, so sign-up is "
+            "Many accounts were asked for from your network in a short time, so sign-up is "
             f"paused: try again in {_minutes(minutes)}, or ask an administrator."
         )
-
-    def count_signup(self, address: str) -> None:
-        """Count one account created from this address."""
-        self._call("hit", _limit("SIGNUP_LIMIT"), "signup", address)
 
 
 def _limit(setting: str) -> RateLimitItem:
@@ -89,9 +129,17 @@ def _minutes(count: int) -> str:
 
 
 def init_throttle(app) -> None:
-    """Give the app its throttle, on its Redis client's connections."""
-    parse(app.config["SIGNIN_LIMIT"]), parse(app.config["SIGNUP_LIMIT"])  # a typo fails at start
-    app.extensions[EXTENSION] = Throttle(app.extensions["redis"])
+    """Give the app its throttle, with a Redis client of its own that gives up quickly."""
+    for setting in ("SIGNIN_LIMIT", "SIGNIN_ADDRESS_LIMIT", "SIGNUP_LIMIT"):
+        parse(app.config[setting])  # a typo in a setting fails at start, not at sign-in
+    redis = Redis.from_url(
+        app.config["REDIS_URL"],
+        socket_connect_timeout=REDIS_TIMEOUT,
+        socket_timeout=REDIS_TIMEOUT,
+        retry=Retry(NoBackoff(), 0),
+    )
+    app.extensions[REDIS_EXTENSION] = redis
+    app.extensions[EXTENSION] = Throttle(redis)
 
 
 def throttle() -> Throttle:

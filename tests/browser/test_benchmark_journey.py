@@ -164,7 +164,9 @@ def test_member_publishes_a_benchmark_that_an_administrator_reviews_and_a_model_
     sign_out(page)
     sign_up(page, portal, "Bo Chen", "bo@clinic.org")
     # The same image with another threshold: it gets all four demo cases right.
-    bo_config = (TRIO_DIR / "model.yaml").read_text().replace('"50"', '"60"')
+    reference_config = (TRIO_DIR / "model.yaml").read_text()
+    bo_config = reference_config.replace('THRESHOLD: "50"', 'THRESHOLD: "60"')
+    assert bo_config != reference_config
     bo_model = assets.add_bytes("/bo-model/container_config.yaml", bo_config.encode())
     register_container(page, portal, "Bo's model", bo_model)
     page.goto(benchmark_url)
@@ -188,6 +190,21 @@ def test_member_publishes_a_benchmark_that_an_administrator_reviews_and_a_model_
     expect(comparison).to_contain_text("Reference model")
     expect(comparison.get_by_role("row", name=re.compile("accuracy"))).to_contain_text("1.0")
     accessible(page, "25-join-request-to-decide")
+    # The request's own page, and the join policy's, where a refusal keeps what was typed.
+    request.get_by_role("link", name="The request's page").click()
+    expect(page.get_by_role("heading", name=re.compile("Bo's model"))).to_be_visible()
+    accessible(page, "25a-join-request-page")
+    page.goto(benchmark_url)
+    page.get_by_role("radio", name=re.compile("Only models of the members")).check()
+    page.get_by_label(re.compile("Emails of the members")).fill("bo@clinic.org\nnot an email")
+    page.get_by_role("button", name="Save the join policy").click()
+    expect(page.get_by_text("These are not email addresses")).to_be_visible()
+    expect(page.get_by_label(re.compile("Emails of the members"))).to_have_value(
+        "bo@clinic.org\nnot an email"
+    )
+    accessible(page, "25b-join-policy-refused")
+    page.goto(benchmark_url)
+    request = page.locator("article.join-request", has_text="Bo's model")
     request.get_by_role("button", name="Approve").click()
     expect(page.get_by_text("is approved: the model has joined")).to_be_visible()
     sign_out(page)

@@ -12,7 +12,7 @@ from tests.conftest import TEST_DATABASE_URL, own_app, post_form
 postgres_only = pytest.mark.skipif(not TEST_DATABASE_URL, reason="needs PostgreSQL")
 
 
-def _count_pings(app, monkeypatch) -> list[int]:
+def _count_pings(monkeypatch) -> list[int]:
     pings: list[int] = []
     dialect = db.engine.dialect
     real_ping = dialect.do_ping
@@ -27,7 +27,7 @@ def _count_pings(app, monkeypatch) -> list[int]:
 
 def test_a_connection_back_a_moment_ago_is_used_without_a_ping(config, monkeypatch):
     with own_app({**config, "DB_PING_AFTER_SECONDS": 60.0}) as app, app.app_context():
-        pings = _count_pings(app, monkeypatch)
+        pings = _count_pings(monkeypatch)
         for _ in range(3):
             with db.engine.connect() as conn:
                 assert conn.execute(text("SELECT 1")).scalar() == 1
@@ -36,7 +36,7 @@ def test_a_connection_back_a_moment_ago_is_used_without_a_ping(config, monkeypat
 
 def test_a_connection_idle_longer_than_the_setting_is_pinged_first(config, monkeypatch):
     with own_app({**config, "DB_PING_AFTER_SECONDS": 60.0}) as app, app.app_context():
-        pings = _count_pings(app, monkeypatch)
+        pings = _count_pings(monkeypatch)
         with db.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
             record = conn.connection._connection_record

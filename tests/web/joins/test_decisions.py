@@ -7,7 +7,7 @@ import pytest
 
 from app.extensions import db
 from app.models import BenchmarkStatus, JoinRequest, JoinRequestStatus
-from app.services.join_policy import set_join_policy
+from app.services.join_policy import JoinPolicyError, set_join_policy
 from app.services.join_requests import JoinRequestError, ask_to_join, decide_join_request
 from tests.conftest import post_form
 from tests.factories import make_user
@@ -64,7 +64,7 @@ def test_the_request_page_shows_both_results_to_the_owner_only(app, owner, membe
     assert "Reference model" in page.text and "per_class.pneumonia" in page.text
     assert 'name="reject"' in page.text
     other = make_user("otto@example.org", "Otto Other")
-    assert signed_in(app, other.email).get(url).status_code == 403
+    assert signed_in(app, other.email).get(url).status_code == 404  # as if there were none
     asker_page = signed_in(app, member.email).get(url)
     assert asker_page.status_code == 403  # the asker reads the outcome on the benchmark's page
 
@@ -92,7 +92,8 @@ def test_the_asker_gets_403_deciding_on_their_request(app, member, pending):
 
 def test_a_member_who_is_neither_owner_nor_admin_cannot_decide(app, pending):
     nosy = make_user("nosy@example.org", "Nosy")
-    assert decide(signed_in(app, nosy.email), pending, "approve").status_code == 403
+    # Another member's request, of a benchmark not theirs: as if it did not exist.
+    assert decide(signed_in(app, nosy.email), pending, "approve").status_code == 404
     db.session.expire_all()
     assert pending.status == JoinRequestStatus.PENDING
     with pytest.raises(PermissionError):
@@ -166,6 +167,11 @@ def test_owner_sets_the_policy_and_bad_emails_are_refused(app, owner, benchmark)
     db.session.expire_all()
     assert benchmark.join_policy == "list"
     assert benchmark.join_allowlist == "ana@x.org\nbo@y.org"
+
+
+def test_a_line_that_is_not_an_email_is_named_whole(owner, benchmark):
+    with pytest.raises(JoinPolicyError, match="not email addresses: ana at x dot org"):
+        set_join_policy(benchmark, "list", "bo@y.org\r\nana at x dot org ; cy@z.org", owner)
 
 
 def test_a_member_cannot_set_the_policy(app, member, benchmark):
