@@ -54,10 +54,17 @@ def _settle_benchmark_test(run: Run) -> None:
     benchmark.status = BenchmarkStatus.TEST_FAILED
     summary = run.failure_summary or f"the test {_ENDINGS.get(run.status, 'ended')}"
     record_event(None, "test_failed", benchmark, summary)
+    if run.status == RunStatus.ERROR:
+        # Not the owner's fault: nothing in the benchmark needs to change.
+        next_step = (
+            "Nothing in your benchmark needs to change: use “Test again without changes” on "
+            "its page. If it happens again, tell an administrator."
+        )
+    else:
+        next_step = "Open it to see the failing step, then edit the benchmark or test it again."
     notify(
         benchmark.owner_id,
         f"The compatibility test of your benchmark “{benchmark.name}” "
-        f"{_ENDINGS.get(run.status, 'ended')}: {summary.rstrip('.')}. Open it to see the "
-        "failing step, then edit the benchmark or test it again.",
+        f"{_ENDINGS.get(run.status, 'ended')}: {summary.rstrip('.')}. {next_step}",
         url,
     )

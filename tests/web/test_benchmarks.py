@@ -175,6 +175,10 @@ def test_a_test_that_does_not_pass_marks_the_benchmark_test_failed(member, submi
     assert reason == "The prepare step exited with code 3."
     (note,) = notifications_of(member)
     assert "The prepare step exited with code 3" in note.message
+    # A platform error is not the owner's to fix: the notification says so.
+    assert ("Nothing in your benchmark needs to change" in note.message) == (
+        outcome == RunStatus.ERROR
+    )
 
 
 def test_the_outcome_of_a_superseded_test_is_ignored(member_client, member, submitted, assets):
