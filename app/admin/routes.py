@@ -10,6 +10,7 @@ from app.auth.access import admin_required
 from app.extensions import db
 from app.models import User
 from app.services.accounts import AccountError, set_active, set_admin
+from app.services.audit import SUBJECT_KINDS, activity_page
 from app.services.health import health_report
 from app.services.queue import live_workers, worker_docker_status
 from app.services.queue_checks import latest_queue_checks, request_queue_check
@@ -62,6 +63,16 @@ def toggle_active(user_id: int):
             "success",
         )
     return redirect(url_for("admin.users"))
+
+
+@bp.route("/activity")
+@admin_required
+def activity():
+    kind = request.args.get("kind") or None
+    if kind not in SUBJECT_KINDS:
+        kind = None
+    page = activity_page(kind, per_page=current_app.config["PAGE_SIZE"] * 2)
+    return render_template("admin/activity.html", page=page, kind=kind, kinds=SUBJECT_KINDS)
 
 
 @bp.route("/health")

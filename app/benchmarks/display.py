@@ -42,6 +42,19 @@ ACTION_WORDS = {
     "request_changes": "Changes requested",
     "reject": "Rejected",
     "revoke": "Approval revoked",
+    # Containers
+    "register": "Registered",
+    "make_operational": "Made operational",
+    "invalidate": "Marked not valid",
+    "rehost": "Re-hosted",
+    # Join requests and policies
+    "ask_to_join": "Asked to join",
+    "set_join_policy": "Join policy set",
+    # Accounts
+    "make_admin": "Made an administrator",
+    "remove_admin": "Administrator rights removed",
+    "deactivate": "Deactivated",
+    "reactivate": "Reactivated",
 }
 
 

@@ -10,6 +10,7 @@ from sqlalchemy.orm import with_expression
 
 from app.extensions import db
 from app.models import Notification, User, normalize_email
+from app.services.audit import record_event
 from app.services.page_cache import VERSION_QUERY, remember_data_version
 
 
@@ -83,13 +84,18 @@ def create_admin(email: str, password: str | None = None) -> tuple[User, str]:
     """
     user = find_user_by_email(email)
     if user is not None:
+        if not (user.is_admin and user.active):
+            record_event(None, "make_admin", user, "from the command line")
         user.is_admin = True
         user.active = True
         db.session.commit()
         return user, ""
     password = password or secrets.token_urlsafe(12)
     name = normalize_email(email).split("@", 1)[0]
-    return register_user(email, name, password, is_admin=True), password
+    user = register_user(email, name, password, is_admin=True)
+    record_event(None, "make_admin", user, "created from the command line")
+    db.session.commit()
+    return user, password
 
 
 def has_admin() -> bool:
@@ -101,7 +107,9 @@ def set_admin(user: User, is_admin: bool, *, by: User) -> None:
     """Grant or withdraw the admin flag; an administrator cannot demote themselves."""
     if user.id == by.id and not is_admin:
         raise AccountError("You cannot remove your own administrator rights.")
-    user.is_admin = is_admin
+    if user.is_admin != is_admin:
+        user.is_admin = is_admin
+        record_event(by, "make_admin" if is_admin else "remove_admin", user)
     db.session.commit()
 
 
@@ -109,5 +117,7 @@ def set_active(user: User, active: bool, *, by: User) -> None:
     """Activate or deactivate an account; an administrator cannot deactivate themselves."""
     if user.id == by.id and not active:
         raise AccountError("You cannot deactivate your own account.")
-    user.active = active
+    if user.active != active:
+        user.active = active
+        record_event(by, "reactivate" if active else "deactivate", user)
     db.session.commit()

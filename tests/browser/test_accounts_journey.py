@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -76,6 +78,14 @@ def test_sign_up_sign_out_sign_in_and_admin_area(page, portal):
     page.get_by_role("link", name="Administration").click()
     expect(page.get_by_role("cell", name="ana@hospital.org")).to_be_visible()
     shoot(page, "05-admin-accounts")
+    page.get_by_role("row", name=re.compile("ana@hospital.org")).get_by_role(
+        "button", name="Make admin"
+    ).click()
+    page.get_by_role("link", name="Activity").click()
+    made = page.get_by_role("row", name=re.compile("Made an administrator.*ana@hospital.org"))
+    expect(made).to_contain_text("boss")
+    shoot(page, "05a-admin-activity")
+    assert serious_violations(page) == []
     page.get_by_role("link", name="Health").click()
     expect(page.get_by_text("Database: reachable")).to_be_visible()
     shoot(page, "06-admin-health")
