@@ -9,7 +9,7 @@ from app.admin import bp
 from app.auth.access import admin_required
 from app.extensions import db
 from app.models import User
-from app.services.accounts import AccountError, set_active, set_admin
+from app.services.accounts import AccountError, reset_password, set_active, set_admin
 from app.services.audit import SUBJECT_KINDS, activity_page
 from app.services.health import health_report
 from app.services.queue import live_workers, worker_docker_status
@@ -63,6 +63,20 @@ def toggle_active(user_id: int):
             "success",
         )
     return redirect(url_for("admin.users"))
+
+
+@bp.route("/users/<int:user_id>/password", methods=["POST"])
+@admin_required
+def new_password(user_id: int):
+    user = db.get_or_404(User, user_id)
+    try:
+        password = reset_password(user, by=current_user)
+    except AccountError as error:
+        flash(str(error), "error")
+        return redirect(url_for("admin.users"))
+    # Shown on this answer only: a flashed message would travel in the session cookie.
+    page = render_template("admin/new_password.html", user=user, password=password)
+    return page, 200, {"Cache-Control": "no-store"}
 
 
 @bp.route("/activity")

@@ -58,3 +58,33 @@ class SignInForm(FlaskForm):
         description="Leave unticked on a shared computer.",
     )
     submit = SubmitField("Sign in")
+
+
+class ChangePasswordForm(FlaskForm):
+    """A member's new password, given with the present one."""
+
+    current = PasswordField(
+        "Your present password",
+        validators=[InputRequired("Please enter your present password.")],
+        description="So that nobody who finds this computer signed in can change it.",
+    )
+    password = PasswordField(
+        "New password",
+        validators=[
+            InputRequired("Please choose a new password."),
+            Length(
+                min=MIN_PASSWORD,
+                max=200,
+                message=f"Use at least {MIN_PASSWORD} characters; a short sentence works well.",
+            ),
+        ],
+        description=f"At least {MIN_PASSWORD} characters.",
+    )
+    confirm = PasswordField(
+        "Repeat the new password",
+        validators=[
+            InputRequired("Please type the new password again."),
+            EqualTo("password", "The two passwords are not the same."),
+        ],
+    )
+    submit = SubmitField("Change my password")

@@ -6,8 +6,8 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from app.auth import bp
-from app.auth.forms import SignInForm, SignUpForm
-from app.services.accounts import AccountError, authenticate, register_user
+from app.auth.forms import ChangePasswordForm, SignInForm, SignUpForm
+from app.services.accounts import AccountError, authenticate, change_password, register_user
 from app.services.throttle import throttle
 
 TOO_MANY = 429
@@ -81,3 +81,18 @@ def signout():
     logout_user()
     flash("You are signed out.", "info")
     return redirect(url_for("auth.signin"))
+
+
+@bp.route("/", methods=["GET", "POST"])
+@login_required
+def account():
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            change_password(current_user, form.current.data, form.password.data)
+        except AccountError as error:
+            form.current.errors.append(str(error))
+        else:
+            flash("Your password is changed. Use the new one next time you sign in.", "success")
+            return redirect(url_for("auth.account"))
+    return render_template("auth/account.html", form=form)

@@ -55,6 +55,8 @@ ACTION_WORDS = {
     "remove_admin": "Administrator rights removed",
     "deactivate": "Deactivated",
     "reactivate": "Reactivated",
+    "change_password": "Password changed",
+    "reset_password": "New password given by an administrator",
 }
 
 

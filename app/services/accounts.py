@@ -121,3 +121,23 @@ def set_active(user: User, active: bool, *, by: User) -> None:
         user.active = active
         record_event(by, "reactivate" if active else "deactivate", user)
     db.session.commit()
+
+
+def change_password(user: User, current: str, new: str) -> None:
+    """Set a member's new password, if the present one is right."""
+    if not user.check_password(current):
+        raise AccountError("This is not your present password.")
+    user.set_password(new)
+    record_event(user, "change_password", user)
+    db.session.commit()
+
+
+def reset_password(user: User, *, by: User) -> str:
+    """Give an account a new generated password, to be handed over once; return it."""
+    if user.id == by.id:
+        raise AccountError("Change your own password on your account page.")
+    password = secrets.token_urlsafe(12)
+    user.set_password(password)
+    record_event(by, "reset_password", user)
+    db.session.commit()
+    return password

@@ -91,7 +91,8 @@ class Throttle:
             minutes = self._minutes_left(_limit("SIGNIN_LIMIT"), *pair)
             return (
                 "Too many failed sign-ins with this email. To keep the account safe, sign-in is "
-                f"paused: try again in {_minutes(minutes)}."
+                f"paused: try again in {_minutes(minutes)}. If you forgot your password, ask an "
+                "administrator for a new one."
             )
         return None
 

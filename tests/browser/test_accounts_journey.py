@@ -49,6 +49,12 @@ def test_sign_up_sign_out_sign_in_and_admin_area(page, portal):
     expect(page.get_by_role("heading", name="Hello, Ana Silva")).to_be_visible()
     shoot(page, "03-home-member")
     assert serious_violations(page) == []
+    page.get_by_role("link", name=re.compile("Your account")).click()
+    expect(page.get_by_role("heading", name="Change your password")).to_be_visible()
+    page.get_by_role("button", name="Change my password").click()
+    expect(page.get_by_text("Please enter your present password.")).to_be_visible()
+    shoot(page, "03a-account")
+    assert serious_violations(page) == []
 
     page.goto(portal.url + "/admin/users")
     expect(page.get_by_role("heading", name="You are not allowed to see this page")).to_be_visible()

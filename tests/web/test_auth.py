@@ -282,3 +282,53 @@ def fresh_client(app):
     for kept in ("_login_user", "csrf_token"):  # the test's app context outlives requests
         g.pop(kept, None)
     return app.test_client()
+
+
+# Passwords
+
+
+def test_a_member_changes_their_password_with_the_present_one(app, member_client, member):
+    url = "/account/"
+    wrong = post_form(
+        member_client,
+        url,
+        {
+            "current": "not it at all",
+            "password": "a new long password",
+            "confirm": "a new long password",
+        },
+    )
+    assert wrong.status_code == 200 and "This is not your present password." in wrong.text
+    assert member.check_password(PASSWORD)
+    done = post_form(
+        member_client,
+        url,
+        {"current": PASSWORD, "password": "a new long password", "confirm": "a new long password"},
+    )
+    assert done.status_code == 302
+    db.session.refresh(member)
+    assert member.check_password("a new long password") and not member.check_password(PASSWORD)
+    assert sign_in(fresh_client(app), member.email, "a new long password").status_code == 302
+
+
+def test_an_administrator_gives_a_new_password_shown_once(app, admin, member):
+    client = signed_in_as(app, admin)
+    answer = post_form(client, f"/admin/users/{member.id}/password", {}, page="/admin/users")
+    assert answer.status_code == 200 and answer.headers["Cache-Control"] == "no-store"
+    password = re.search(r'<code id="new-password">([^<]+)</code>', answer.text)[1]
+    db.session.refresh(member)
+    assert member.check_password(password) and not member.check_password(PASSWORD)
+    assert password not in client.get("/admin/users").text  # not kept anywhere to show again
+    assert sign_in(fresh_client(app), member.email, password).status_code == 302
+
+
+def test_a_member_cannot_give_passwords(app, member_client, admin):
+    answer = post_form(member_client, f"/admin/users/{admin.id}/password", {}, page="/")
+    assert answer.status_code == 403
+    assert admin.check_password(PASSWORD)
+
+
+def signed_in_as(app, user):
+    client = fresh_client(app)
+    assert sign_in(client, user.email).status_code == 302
+    return client
