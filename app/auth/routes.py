@@ -89,7 +89,8 @@ def account():
     form = ChangePasswordForm()
     if form.validate_on_submit():
         try:
-            change_password(current_user, form.current.data, form.password.data)
+            member = current_user._get_current_object()  # the account itself, not its proxy
+            change_password(member, form.current.data, form.password.data)
         except AccountError as error:
             form.current.errors.append(str(error))
         else:

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import User
+from app.services.audit import activity_page
 from app.services.throttle import client_key
 from tests.conftest import own_app, post_form, sign_in
 from tests.factories import PASSWORD, make_user
@@ -309,6 +310,8 @@ def test_a_member_changes_their_password_with_the_present_one(app, member_client
     db.session.refresh(member)
     assert member.check_password("a new long password") and not member.check_password(PASSWORD)
     assert sign_in(fresh_client(app), member.email, "a new long password").status_code == 302
+    (event,) = activity_page("user", per_page=10).items
+    assert (event.action, event.subject_name) == ("change_password", member.email)
 
 
 def test_an_administrator_gives_a_new_password_shown_once(app, admin, member):
