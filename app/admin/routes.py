@@ -65,10 +65,12 @@ def toggle_active(user_id: int):
     return redirect(url_for("admin.users"))
 
 
-@bp.route("/users/<int:user_id>/password", methods=["POST"])
+@bp.route("/users/<int:user_id>/password", methods=["GET", "POST"])
 @admin_required
 def new_password(user_id: int):
     user = db.get_or_404(User, user_id)
+    if request.method == "GET":  # asks first: the present password stops working at once
+        return render_template("admin/new_password.html", user=user, password=None)
     try:
         password = reset_password(user, by=current_user)
     except AccountError as error:

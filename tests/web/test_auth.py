@@ -316,7 +316,12 @@ def test_a_member_changes_their_password_with_the_present_one(app, member_client
 
 def test_an_administrator_gives_a_new_password_shown_once(app, admin, member):
     client = signed_in_as(app, admin)
-    answer = post_form(client, f"/admin/users/{member.id}/password", {}, page="/admin/users")
+    url = f"/admin/users/{member.id}/password"
+    asked = client.get(url)  # a first step that changes nothing
+    assert "stops working at once" in asked.text and 'id="new-password"' not in asked.text
+    db.session.refresh(member)
+    assert member.check_password(PASSWORD)
+    answer = post_form(client, url, {})
     assert answer.status_code == 200 and answer.headers["Cache-Control"] == "no-store"
     password = re.search(r'<code id="new-password">([^<]+)</code>', answer.text)[1]
     db.session.refresh(member)
