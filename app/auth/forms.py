@@ -1,10 +1,37 @@
-"""Forms for signing up and signing in."""
+"""Forms for signing up, signing in and changing a password."""
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, StringField, SubmitField
 from wtforms.validators import Email, EqualTo, InputRequired, Length
 
 MIN_PASSWORD = 10
+
+
+def new_password_field(label: str, missing: str) -> PasswordField:
+    """A password being chosen: long enough, and said how long."""
+    return PasswordField(
+        label,
+        validators=[
+            InputRequired(missing),
+            Length(
+                min=MIN_PASSWORD,
+                max=200,
+                message=f"Use at least {MIN_PASSWORD} characters; a short sentence works well.",
+            ),
+        ],
+        description=f"At least {MIN_PASSWORD} characters.",
+    )
+
+
+def repeat_field(label: str, missing: str) -> PasswordField:
+    """The chosen password typed again, which must match the field named password."""
+    return PasswordField(
+        label,
+        validators=[
+            InputRequired(missing),
+            EqualTo("password", "The two passwords are not the same."),
+        ],
+    )
 
 
 class SignUpForm(FlaskForm):
@@ -24,25 +51,8 @@ class SignUpForm(FlaskForm):
         ],
         description="You sign in with it, e.g. ana@hospital.org.",
     )
-    password = PasswordField(
-        "Password",
-        validators=[
-            InputRequired("Please choose a password."),
-            Length(
-                min=MIN_PASSWORD,
-                max=200,
-                message=f"Use at least {MIN_PASSWORD} characters; a short sentence works well.",
-            ),
-        ],
-        description=f"At least {MIN_PASSWORD} characters.",
-    )
-    confirm = PasswordField(
-        "Repeat the password",
-        validators=[
-            InputRequired("Please type the password again."),
-            EqualTo("password", "The two passwords are not the same."),
-        ],
-    )
+    password = new_password_field("Password", "Please choose a password.")
+    confirm = repeat_field("Repeat the password", "Please type the password again.")
     submit = SubmitField("Create my account")
 
 
@@ -68,23 +78,6 @@ class ChangePasswordForm(FlaskForm):
         validators=[InputRequired("Please enter your present password.")],
         description="So that nobody who finds this computer signed in can change it.",
     )
-    password = PasswordField(
-        "New password",
-        validators=[
-            InputRequired("Please choose a new password."),
-            Length(
-                min=MIN_PASSWORD,
-                max=200,
-                message=f"Use at least {MIN_PASSWORD} characters; a short sentence works well.",
-            ),
-        ],
-        description=f"At least {MIN_PASSWORD} characters.",
-    )
-    confirm = PasswordField(
-        "Repeat the new password",
-        validators=[
-            InputRequired("Please type the new password again."),
-            EqualTo("password", "The two passwords are not the same."),
-        ],
-    )
+    password = new_password_field("New password", "Please choose a new password.")
+    confirm = repeat_field("Repeat the new password", "Please type the new password again.")
     submit = SubmitField("Change my password")

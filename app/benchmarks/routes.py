@@ -5,11 +5,12 @@ from flask_login import current_user, login_required
 
 from app.benchmarks import bp
 from app.benchmarks.forms import BenchmarkForm, CatalogueSearchForm, EditBenchmarkForm
+from app.form_errors import show_errors
 from app.joins.panel import benchmark_panel
 from app.models import Benchmark
 from app.models.enums import InvalidTransition
 from app.services.audit import events_of
-from app.services.benchmark_checks import FORM, BenchmarkError, find_problems
+from app.services.benchmark_checks import BenchmarkError, find_problems
 from app.services.benchmarks import (
     BenchmarkFields,
     benchmark_for_page,
@@ -38,22 +39,10 @@ def _visible_or_404(benchmark_id: int) -> Benchmark:
     return benchmark
 
 
-def _show_errors(form, error: BenchmarkError) -> None:
-    """Put a service's refusal next to the fields it names; the rest goes on top."""
-    for key, messages in error.errors.items():
-        field = form._fields.get(key) if key != FORM else None
-        if field is None:
-            form.form_errors.extend(messages)
-        else:
-            field.errors = [*field.errors, *messages]
-
-
 def _check_the_rest(form, current: Benchmark | None) -> None:
     """After a refused form, still report the other fields' problems: all of them at once."""
     data = BenchmarkFields.from_mapping(form.data)
-    _show_errors(
-        form, BenchmarkError(find_problems(data, current_user, current=current, skip=form.errors))
-    )
+    show_errors(form, find_problems(data, current_user, current=current, skip=form.errors))
 
 
 @bp.route("/")
@@ -86,7 +75,7 @@ def new():
         try:
             benchmark = submit_benchmark(current_user, BenchmarkFields.from_mapping(form.data))
         except BenchmarkError as error:
-            _show_errors(form, error)
+            show_errors(form, error.errors)
         else:
             flash(
                 f"“{benchmark.name}” is saved and its compatibility test has started. Follow it "
@@ -157,7 +146,7 @@ def edit(benchmark_id: int):
         try:
             update_benchmark(benchmark, BenchmarkFields.from_mapping(form.data), by=current_user)
         except BenchmarkError as error:
-            _show_errors(form, error)
+            show_errors(form, error.errors)
         except InvalidTransition:
             flash(frozen_message(benchmark), "error")
             return redirect(url_for("benchmarks.detail", benchmark_id=benchmark.id))

@@ -14,11 +14,11 @@ from app.containers.forms import (
     RehostForm,
 )
 from app.extensions import db
+from app.form_errors import show_errors
 from app.models import Container
 from app.services.audit import events_for
 from app.services.container_catalogue import catalogue_page, describe_config, parameters_yaml
 from app.services.containers import (
-    FORM,
     REHOSTABLE,
     ContainerError,
     ContainerLinks,
@@ -33,16 +33,6 @@ from app.services.containers import (
 )
 from app.services.page_cache import Rendered, kept_html
 from app.services.paging import requested_page
-
-
-def _show_errors(form, error: ContainerError) -> None:
-    """Put a service's refusal next to the fields it names; the rest goes on top."""
-    for key, messages in error.errors.items():
-        field = form._fields.get(key) if key != FORM else None
-        if field is None:
-            form.form_errors.extend(messages)
-        else:
-            field.errors = [*field.errors, *messages]
 
 
 @bp.route("/")
@@ -72,7 +62,7 @@ def register():
         try:
             container = register_container(current_user, ContainerLinks.from_mapping(form.data))
         except ContainerError as error:
-            _show_errors(form, error)
+            show_errors(form, error.errors)
         else:
             role = container.role.label.lower()
             article = "an" if role[0] in "aeiou" else "a"
@@ -111,7 +101,7 @@ def edit(container_id: int):
         try:
             update_container(container, ContainerLinks.from_mapping(form.data), by=current_user)
         except ContainerError as error:
-            _show_errors(form, error)
+            show_errors(form, error.errors)
         else:
             flash(f"“{container.name}” is checked again and saved.", "success")
             return redirect(url_for("containers.detail", container_id=container.id))
@@ -167,7 +157,7 @@ def invalidate(container_id: int):
         try:
             invalidate_container(container, by=current_user, reason=form.reason.data)
         except ContainerError as error:
-            _show_errors(form, error)
+            show_errors(form, error.errors)
         else:
             flash(f"“{container.name}” is marked invalid.", "success")
             return redirect(url_for("containers.detail", container_id=container.id))
@@ -193,7 +183,7 @@ def rehost(container_id: int):
         try:
             rehost_link(container, form.file.data, form.url.data, by=current_user)
         except ContainerError as error:
-            _show_errors(form, error)
+            show_errors(form, error.errors)
         else:
             flash(f"The {REHOSTABLE[form.file.data]} now comes from its new link.", "success")
             return redirect(url_for("containers.detail", container_id=container.id))

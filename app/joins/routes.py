@@ -4,6 +4,7 @@ from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
 from app.extensions import db
+from app.form_errors import show_errors
 from app.joins import bp
 from app.joins.forms import AskToJoinForm, JoinDecisionForm, JoinPolicyForm
 from app.models import Benchmark, BenchmarkStatus, Container, JoinRequest
@@ -33,16 +34,6 @@ def _back(benchmark_id: int, anchor: str = "joining"):
     return redirect(url_for("benchmarks.detail", benchmark_id=benchmark_id, _anchor=anchor))
 
 
-def _show_errors(form, errors: dict[str, list[str]]) -> None:
-    """Put a service's refusal next to the fields it names; the rest goes on top."""
-    for key, messages in errors.items():
-        field = form._fields.get(key)
-        if field is None:
-            form.form_errors.extend(messages)
-        else:
-            field.errors = [*field.errors, *messages]
-
-
 @bp.route("/<int:benchmark_id>/join", methods=["GET"])
 @login_required
 def choose(benchmark_id: int):
@@ -70,7 +61,7 @@ def ask(benchmark_id: int):
             try:
                 request = ask_to_join(benchmark, model, current_user)
             except JoinRequestError as error:
-                _show_errors(form, error.errors)
+                show_errors(form, error.errors)
             else:
                 flash(
                     f"The test of “{model.name}” with “{benchmark.name}” has started. Follow it "
@@ -106,7 +97,7 @@ def decide(request_id: int):
                     "request they made themselves.",
                 )
             except JoinRequestError as error:
-                _show_errors(form, error.errors)
+                show_errors(form, error.errors)
             except InvalidTransition:
                 form.form_errors.append(
                     "This request was already decided, or its test has not passed."
@@ -136,7 +127,7 @@ def policy(benchmark_id: int):
         try:
             set_join_policy(benchmark, form.policy.data, form.allowlist.data or "", current_user)
         except JoinPolicyError as error:
-            _show_errors(form, error.errors)
+            show_errors(form, error.errors)
         else:
             flash("The join policy is saved.", "success")
             return _back(benchmark.id, "join-policy")

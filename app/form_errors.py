@@ -1,0 +1,20 @@
+"""Putting a service's refusal into the form that asked: by field, the rest for the whole form."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from flask_wtf import FlaskForm
+
+
+def show_errors(form: FlaskForm, errors: Mapping[str, Sequence[str]]) -> None:
+    """Put each message next to the field it names; those of no field go on top of the form.
+
+    Services key their errors by form field, and by "" for the whole form.
+    """
+    for key, messages in errors.items():
+        field = form._fields.get(key) if key else None
+        if field is None:
+            form.form_errors.extend(messages)
+        else:
+            field.errors = [*field.errors, *messages]
