@@ -170,6 +170,8 @@ def ask_to_join(benchmark: Benchmark, model: Container, by: User) -> JoinRequest
             demo_sha256=benchmark.demo_sha256,
             kind=RunKind.JOIN_REQUEST,
             benchmark_id=benchmark.id,
+            # The benchmark's own containers are its owner's to use, in development or not.
+            used_for={"data_preparator": benchmark.owner, "evaluator": benchmark.owner},
         )
     except RunRequestError as error:
         db.session.rollback()

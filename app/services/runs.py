@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from redis.exceptions import RedisError
@@ -12,7 +13,6 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import (
     Container,
-    ContainerRole,
     Run,
     RunKind,
     RunStatus,
@@ -25,24 +25,11 @@ from app.models.enums import RUN_TRANSITIONS, STEP_NAMES, check_transition
 from app.models.run import SLOTS
 from app.services.queue import enqueue, get_queue, redis_client
 from app.services.run_events import cancel_key, publish
+from app.services.run_rules import RunRequestError, check_slots, rerun_users
 
 log = logging.getLogger(__name__)
 
 JOB_FUNCTION = "workers.jobs.run_compatibility_test"
-SLOT_ROLES = {
-    "data_preparator": ContainerRole.DATA_PREPARATOR,
-    "model": ContainerRole.MODEL,
-    "evaluator": ContainerRole.EVALUATOR,
-}
-SLOT_LABELS = {"data_preparator": "data preparator", "model": "model", "evaluator": "evaluator"}
-
-
-class RunRequestError(Exception):
-    """A run that cannot be created as asked; `errors` maps form fields to messages."""
-
-    def __init__(self, errors: dict[str, list[str]]) -> None:
-        super().__init__("; ".join(m for ms in errors.values() for m in ms))
-        self.errors = errors
 
 
 def job_id(run_id: int) -> str:
@@ -82,39 +69,6 @@ def _lower(value: str | None) -> str | None:
     return value.strip().lower() if value else None
 
 
-def _check_slots(slots: dict[str, dict[str, Any]]) -> dict[str, Container | None]:
-    """Load the registered containers of the slots and check their roles."""
-    errors: dict[str, list[str]] = {}
-    containers: dict[str, Container | None] = {}
-    for slot in SLOTS:
-        spec = slots.get(slot)
-        if not spec:
-            errors.setdefault(slot, []).append(f"Choose a {SLOT_LABELS[slot]}.")
-            continue
-        container = None
-        if spec.get("container_id") is not None:
-            container = db.session.get(Container, spec["container_id"])
-            if container is None:
-                errors.setdefault(slot, []).append("This container no longer exists.")
-            elif container.role != SLOT_ROLES[slot]:
-                errors.setdefault(slot, []).append(
-                    f"{container.name} is a {container.role.label.lower()}, "
-                    f"not a {SLOT_LABELS[slot]}."
-                )
-            elif not container.is_valid:
-                errors.setdefault(slot, []).append(
-                    f"{container.name} was marked invalid and cannot be tested."
-                )
-        elif not spec.get("config_url"):
-            errors.setdefault(slot, []).append(
-                f"Give the {SLOT_LABELS[slot]}'s configuration link."
-            )
-        containers[slot] = container
-    if errors:
-        raise RunRequestError(errors)
-    return containers
-
-
 def create_run(
     requester: User,
     *,
@@ -124,13 +78,18 @@ def create_run(
     kind: RunKind = RunKind.WORKFLOW_TEST,
     benchmark_id: int | None = None,
     rerun_of: Run | None = None,
+    used_for: Mapping[str, User] | None = None,
 ) -> Run:
     """Record a run with its six pending steps, commit, then hand it to the queue.
 
     The run survives Redis being down: it stays queued and undispatched until
     dispatch_pending() reaches Redis again.
+
+    Args:
+        used_for: the member a slot's registered container is used for, when not the
+            requester (see services.run_rules).
     """
-    containers = _check_slots(slots)
+    containers = check_slots(slots, requester, used_for)
     run = Run(
         requester_id=requester.id,
         kind=kind,
@@ -179,9 +138,8 @@ def dispatch_pending() -> int:
 
 
 def rerun(run: Run, by: User) -> Run:
-    """Start a new run with the same inputs as a finished one."""
-    if not run.is_finished:
-        raise RunRequestError({"run": ["This run has not finished yet."]})
+    """Start a new run with the same inputs as a finished one, checked as a new run would be."""
+    used_for = rerun_users(run, by)
     return create_run(
         by,
         slots=run.inputs["slots"],
@@ -190,6 +148,7 @@ def rerun(run: Run, by: User) -> Run:
         kind=run.kind,
         benchmark_id=run.benchmark_id,
         rerun_of=run,
+        used_for=used_for,
     )
 
 
