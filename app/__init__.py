@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,10 @@ def configure(app: Flask, test_config: dict[str, Any] | None) -> None:
     secure = str(app.config["COOKIES_SECURE"]).lower()
     secure_cookies = production if secure == "auto" else secure in ("1", "true", "yes", "on")
     app.config["SESSION_COOKIE_SECURE"] = app.config["REMEMBER_COOKIE_SECURE"] = secure_cookies
+    # The session row decides; the cookie need not outlive it.
+    app.config["REMEMBER_COOKIE_DURATION"] = timedelta(
+        days=float(app.config["SESSION_LIFETIME_DAYS"])
+    )
     hops = int(app.config["PROXY_HOPS"])
     if hops > 0:
         # Behind a proxy, the client's address (what sign-in limits count by) and scheme are
@@ -92,8 +97,8 @@ def register_extensions(app: Flask) -> None:
     init_page_cache(app)
 
     @login_manager.user_loader
-    def load_user(user_id: str) -> User | None:
-        return load_signed_in(int(user_id))
+    def load_user(token: str) -> User | None:
+        return load_signed_in(token)
 
     redis = Redis.from_url(app.config["REDIS_URL"], socket_connect_timeout=2, socket_timeout=5)
     app.extensions["redis"] = redis

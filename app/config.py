@@ -53,6 +53,9 @@ class Config:
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_SECURE = False
+    # A signed-in session (with "remember me" too) lasts this long at most; sign-out, a
+    # password change and deactivation end it earlier (app.services.sessions).
+    SESSION_LIFETIME_DAYS = 30.0
     # Failed sign-ins allowed per email and address, and per address whatever the email;
     # sign-ups per address (the syntax of the limits library).
     SIGNIN_LIMIT = "10 per 15 minutes"

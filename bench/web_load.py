@@ -151,11 +151,23 @@ def first_approved_benchmark(dbname: str) -> int:
 # Counting queries in-process
 
 
+def _session_token(app, user_id: int) -> str:
+    """Open a signed-in session for an account, as the sign-in form does; return its token."""
+    from app.models import User
+    from app.services.sessions import open_session
+
+    with app.test_request_context():
+        user = db.session.get(User, user_id)
+        open_session(user)
+        return user.session_token
+
+
 def count_queries(config: dict, page_list: list[Page], label: str, out: dict[str, Measured]):
     """Open each page with the Flask test client and count the SQL statements it sends."""
     app = create_app(config)
     with app.app_context():
         engine = db.engine
+    tokens = {user_id: _session_token(app, user_id) for user_id in (ADMIN_ID, MEMBER_ID)}
     counter = {"n": 0}
 
     def on_execute(*_args: object) -> None:
@@ -169,7 +181,7 @@ def count_queries(config: dict, page_list: list[Page], label: str, out: dict[str
             client = app.test_client()
             if not page.reference:  # the reference page is the sign-in form: nobody signed in
                 with client.session_transaction() as session:
-                    session["_user_id"] = str(ADMIN_ID if page.admin else MEMBER_ID)
+                    session["_user_id"] = tokens[ADMIN_ID if page.admin else MEMBER_ID]
                     session["_fresh"] = True
             client.get(page.path)  # warms caches that a long-running server has warm
             counter["n"] = 0

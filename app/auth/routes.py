@@ -8,9 +8,11 @@ from flask_login import current_user, login_required, login_user, logout_user
 from app.auth import bp
 from app.auth.forms import ChangePasswordForm, SignInForm, SignUpForm
 from app.services.accounts import AccountError, authenticate, change_password, register_user
+from app.services.sessions import close_session, end_one, live_sessions, open_session
 from app.services.throttle import throttle
 
 TOO_MANY = 429
+REMEMBER_COOKIE = "remember_token"  # Flask-Login's default name
 
 
 def _safe_next(target: str | None) -> str:
@@ -43,6 +45,7 @@ def signup():
             except AccountError as error:
                 form.email.errors.append(str(error))
             else:
+                open_session(user)
                 login_user(user)
                 flash(f"Welcome, {user.display_name}! Your account is ready.", "success")
                 return redirect(url_for("main.home"))
@@ -69,6 +72,7 @@ def signin():
                 form.password.errors.append(str(error))
             else:
                 throttle().signin_succeeded(form.email.data, address)
+                open_session(user, remember=form.remember.data)
                 login_user(user, remember=form.remember.data)
                 flash(f"Signed in as {user.display_name}.", "success")
                 return redirect(_safe_next(request.args.get("next")))
@@ -78,6 +82,7 @@ def signin():
 @bp.route("/signout", methods=["POST"])
 @login_required
 def signout():
+    close_session(current_user.session_token)
     logout_user()
     flash("You are signed out.", "info")
     return redirect(url_for("auth.signin"))
@@ -90,10 +95,24 @@ def account():
     if form.validate_on_submit():
         try:
             member = current_user._get_current_object()  # the account itself, not its proxy
-            change_password(member, form.current.data, form.password.data)
+            remember = REMEMBER_COOKIE in request.cookies
+            change_password(member, form.current.data, form.password.data, remember=remember)
         except AccountError as error:
             form.current.errors.append(str(error))
         else:
+            login_user(member, remember=remember)  # the new session; the others have ended
             flash("Your password is changed. Use the new one next time you sign in.", "success")
             return redirect(url_for("auth.account"))
-    return render_template("auth/account.html", form=form)
+    return render_template("auth/account.html", form=form, sessions=live_sessions(current_user))
+
+
+@bp.route("/sessions/<int:session_id>/end", methods=["POST"])
+@login_required
+def end_session(session_id: int):
+    if session_id == current_user.session_id:
+        flash("To end this session, sign out.", "info")
+    elif end_one(current_user, session_id):
+        flash("That session is ended: it is signed out at its next page.", "success")
+    else:
+        flash("That session had already ended.", "info")
+    return redirect(url_for("auth.account") + "#sessions")

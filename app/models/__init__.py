@@ -1,6 +1,7 @@
 """Database models; importing this package registers every table."""
 
 from app.database import Base, utcnow
+from app.models.account_session import AccountSession
 from app.models.benchmark import AuditEvent, Benchmark, Notification
 from app.models.container import Container
 from app.models.data_version import DATA_VERSION_ID, DataVersion
@@ -19,6 +20,7 @@ from app.models.run import Run, RunStep
 from app.models.user import User, normalize_email
 
 __all__ = [
+    "AccountSession",
     "AuditEvent",
     "Base",
     "Benchmark",

@@ -33,9 +33,20 @@ class User(UserMixin, db.Model):
     # None when the account was loaded any other way, or refreshed since.
     unread_notifications: Mapped[int | None] = query_expression()
 
+    # The signed-in session this account was loaded through (services.sessions): its cookie
+    # carries the token, never the account's id.
+    session_token = None
+    session_id = None
+
     @property
     def is_active(self) -> bool:  # Flask-Login refuses sign-in to inactive accounts
         return self.active
+
+    def get_id(self) -> str:
+        """The value Flask-Login keeps in the cookies: the session's token."""
+        if not self.session_token:
+            raise RuntimeError("start a session (services.sessions.start_session) first")
+        return self.session_token
 
     def set_password(self, password: str) -> None:
         """Store a salted scrypt hash of the password."""

@@ -34,6 +34,7 @@ from app.services.runs import (
     queue_position,
     rerun,
 )
+from app.services.sessions import session_is_live
 
 STORED_LOG_LINES = 500  # shown on a finished run's page; the download has them all
 FAILURE_TAIL_LINES = 40
@@ -153,8 +154,16 @@ def events(run_id: int):
     finished = (run.status.value, run.failure_summary or "") if run.is_finished else None
     after = start_after(request.headers.get("Last-Event-ID"), request.args.get("last_id"))
     app = current_app._get_current_object()
+    session_id = current_user.session_id
     # A stream may stay open for an hour: it must not hold a database connection meanwhile.
     db.session.remove()
+
+    def still_allowed() -> bool:
+        with app.app_context():
+            try:
+                return session_is_live(session_id)
+            finally:
+                db.session.remove()
 
     def lookup_status() -> tuple[str, str] | None:
         with app.app_context():
@@ -175,6 +184,7 @@ def events(run_id: int):
         finished=finished,
         lookup_status=lookup_status,
         block_ms=int(app.config.get("SSE_BLOCK_MS", DEFAULT_BLOCK_MS)),
+        still_allowed=still_allowed,
     )
     response = Response(body, mimetype="text/event-stream")
     response.headers["Cache-Control"] = "no-cache"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -21,6 +22,10 @@ RETRY_WHEN_DOWN_MS = 10_000  # Redis unreachable: do not hammer it
 DEFAULT_BLOCK_MS = 15_000
 
 StatusLookup = Callable[[], tuple[str, str] | None]
+# How often an open stream checks that its reader's session is still live (SPEC §8: a
+# deactivated account's streams stop within seconds).
+ACCESS_CHECK_SECONDS = 5.0
+SIGNED_OUT = "You were signed out, so the live log stopped. Sign in again to follow it."
 
 
 def stream_client(app: Flask) -> Redis:
@@ -59,6 +64,7 @@ def run_events(
     finished: tuple[str, str] | None,
     lookup_status: StatusLookup,
     block_ms: int = DEFAULT_BLOCK_MS,
+    still_allowed: Callable[[], bool] | None = None,
 ) -> Iterator[str]:
     """Yield the run's events as SSE text, from `after` until its `end` event.
 
@@ -67,10 +73,20 @@ def run_events(
         lookup_status: reads the run's (status, summary) from the database when it has
             ended, else None; called only when the stream stays quiet, so a run whose `end`
             never reached Redis still ends the stream.
+        still_allowed: tells whether the reader may still read (a live session); asked every
+            few seconds, and the stream ends with a `signed_out` event when it says no.
     """
     yield f": connected\nretry: {RETRY_MS}\n\n"
+    if still_allowed is not None:
+        block_ms = min(block_ms, int(ACCESS_CHECK_SECONDS * 1000))
+    next_check = time.monotonic() + ACCESS_CHECK_SECONDS
     try:
         while True:
+            if still_allowed is not None and time.monotonic() >= next_check:
+                if not still_allowed():
+                    yield sse_event("signed_out", {"message": SIGNED_OUT})
+                    return
+                next_check = time.monotonic() + ACCESS_CHECK_SECONDS
             # An ended run has nothing more coming: read what is there without waiting.
             events = read_events(
                 redis, run_id, after, block_ms=None if finished else block_ms, count=BATCH

@@ -9,25 +9,32 @@ from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import with_expression
 
 from app.extensions import db
-from app.models import Notification, User, normalize_email
+from app.models import AccountSession, Notification, User, normalize_email, utcnow
 from app.services.audit import record_event
 from app.services.page_cache import VERSION_QUERY, remember_data_version
+from app.services.sessions import end_sessions_of, hash_token, lifetime, note_seen, start_session
 
 
 class AccountError(Exception):
     """A request about accounts that cannot be granted; the message is for the user."""
 
 
-def load_signed_in(user_id: int) -> User | None:
-    """Load the account of a session with its unread notification count, in one query.
+def load_signed_in(token: str) -> User | None:
+    """Load the account a live session's token opens, with its unread count, in one query.
 
     The same query reads the data version that the page's kept lists are looked up under.
+    A token of an ended or expired session, or of a deactivated account, opens nothing.
     """
-    found = db.session.execute(_signed_in_query(), {"user_id": user_id}).first()
+    found = db.session.execute(
+        _signed_in_query(),
+        {"token_hash": hash_token(token), "born_after": utcnow() - lifetime()},
+    ).first()
     if found is None:
         return None
-    user, version = found
+    user, version, session_id = found
     remember_data_version(version)
+    user.session_token, user.session_id = token, session_id
+    note_seen(session_id)
     return user
 
 
@@ -42,9 +49,15 @@ def _signed_in_query() -> Select:
         .scalar_subquery()
     )
     return (
-        select(User, VERSION_QUERY.scalar_subquery())
+        select(User, VERSION_QUERY.scalar_subquery(), AccountSession.id)
+        .join(AccountSession, AccountSession.user_id == User.id)
         .options(with_expression(User.unread_notifications, unread))
-        .where(User.id == bindparam("user_id"))
+        .where(
+            AccountSession.token_hash == bindparam("token_hash"),
+            AccountSession.ended_at.is_(None),
+            AccountSession.created_at > bindparam("born_after"),
+            User.active.is_(True),
+        )
         # Fresh even when the account is already in the session (a test's, or after sign-in).
         .execution_options(populate_existing=True)
     )
@@ -120,15 +133,23 @@ def set_active(user: User, active: bool, *, by: User) -> None:
     if user.active != active:
         user.active = active
         record_event(by, "reactivate" if active else "deactivate", user)
+    if not active:
+        end_sessions_of(user, "account deactivated")
     db.session.commit()
 
 
-def change_password(user: User, current: str, new: str) -> None:
-    """Set a member's new password, if the present one is right."""
+def change_password(user: User, current: str, new: str, *, remember: bool = False) -> None:
+    """Set a member's new password, if the present one is right; end every other session.
+
+    The browser that changed it is given a new session (sign it in again with user).
+    """
     if not user.check_password(current):
         raise AccountError("This is not your present password.")
     user.set_password(new)
     record_event(user, "change_password", user)
+    # Every session ends, "remember me" included; this browser goes on in a new one.
+    end_sessions_of(user, "password changed")
+    start_session(user, remember=remember)
     db.session.commit()
 
 
@@ -139,5 +160,6 @@ def reset_password(user: User, *, by: User) -> str:
     password = secrets.token_urlsafe(12)
     user.set_password(password)
     record_event(by, "reset_password", user)
+    end_sessions_of(user, "password reset by an administrator")
     db.session.commit()
     return password

@@ -163,15 +163,27 @@ def kept_value(key: tuple, read: Callable[[], Hashable | None]) -> Hashable | No
 # is never locked while the change itself is still being made.
 
 
+# Tables no kept list shows: writing them (a sign-in, a sign-out) keeps every list.
+UNVERSIONED_TABLES = frozenset({"account_sessions"})
+
+
 @event.listens_for(PortalSession, "after_flush")
 def _note_flush(session: Session, _flush_context) -> None:
-    session.info[CHANGED] = True
+    written = (*session.new, *session.dirty, *session.deleted)
+    if not written or any(_versioned(getattr(obj, "__tablename__", None)) for obj in written):
+        session.info[CHANGED] = True
 
 
 @event.listens_for(PortalSession, "do_orm_execute")
 def _note_statement(state: ORMExecuteState) -> None:
     if state.is_insert or state.is_update or state.is_delete:
-        state.session.info[CHANGED] = True
+        table = getattr(state.statement, "table", None)
+        if _versioned(getattr(table, "name", None)):
+            state.session.info[CHANGED] = True
+
+
+def _versioned(table_name: str | None) -> bool:
+    return table_name not in UNVERSIONED_TABLES
 
 
 @event.listens_for(PortalSession, "after_transaction_end")

@@ -233,6 +233,13 @@
     // The finished page holds the results, the stored log and the evidence.
     window.setTimeout(function () { window.location.reload(); }, 1200);
   });
+  source.addEventListener("signed_out", function (event) {
+    var data = parse(event) || {};
+    source.close();
+    flush();
+    connectionNote.hidden = false;
+    connectionNote.textContent = data.message || "You were signed out, so the live log stopped.";
+  });
   source.addEventListener("open", function () {
     connectionNote.hidden = true;
   });
