@@ -53,6 +53,12 @@ class Config:
     REMEMBER_COOKIE_HTTPONLY = True
     REMEMBER_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_SECURE = False
+    # Email: smtp://user:pass@host:587 (STARTTLS) or smtps://host:465; empty: to the log.
+    MAIL_URL = ""
+    MAIL_FROM = "benchgate@localhost"
+    PUBLIC_URL = ""  # the portal's address in links mailed out; empty: the request's host
+    VERIFY_LINK_HOURS = 48.0
+    RESET_LINK_MINUTES = 60.0
     # A signed-in session (with "remember me" too) lasts this long at most; sign-out, a
     # password change and deactivation end it earlier (app.services.sessions).
     SESSION_LIFETIME_DAYS = 30.0

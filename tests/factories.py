@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from app.extensions import db
+from app.models import utcnow
 from app.services.accounts import register_user
 
 PASSWORD = "correct horse battery"
@@ -13,6 +15,11 @@ def make_user(
     *,
     admin: bool = False,
     password: str = PASSWORD,
+    verified: bool = True,
 ):
-    """Create and return an account."""
-    return register_user(email, name, password, is_admin=admin)
+    """Create and return an account, its email verified unless asked otherwise."""
+    user = register_user(email, name, password, is_admin=admin)
+    if verified:
+        user.email_verified_at = utcnow()
+        db.session.commit()
+    return user

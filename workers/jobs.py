@@ -137,3 +137,11 @@ def _failure(failure: Any, evidence: dict[str, Any]) -> dict[str, Any]:
         "failure_summary": failure.message,
         "failure_log_tail": "\n".join(failure.log_tail[-40:]),
     }
+
+
+def send_mail(mail_id: int) -> str:
+    """Send one outgoing message; RQ retries the job with backoff when the server fails."""
+    from app.services.mail import deliver
+
+    with app_context():
+        return deliver(mail_id)

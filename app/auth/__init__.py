@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("auth", __name__, url_prefix="/account")
 
-from app.auth import routes  # noqa: E402,F401
+from app.auth import email_routes, routes  # noqa: E402,F401

@@ -81,3 +81,31 @@ class ChangePasswordForm(FlaskForm):
     password = new_password_field("New password", "Please choose a new password.")
     confirm = repeat_field("Repeat the new password", "Please type the new password again.")
     submit = SubmitField("Change my password")
+
+
+class ForgotPasswordForm(FlaskForm):
+    """The address to mail a reset link to."""
+
+    email = EmailField(
+        "Email",
+        validators=[
+            InputRequired("Please enter the email address you sign in with."),
+            Length(max=254),
+        ],
+        description="The address you sign in with, e.g. ana@hospital.org.",
+    )
+    submit = SubmitField("Mail me a link")
+
+
+class ResetPasswordForm(FlaskForm):
+    """A new password, chosen through a mailed link."""
+
+    password = new_password_field("New password", "Please choose a new password.")
+    confirm = repeat_field("Repeat the new password", "Please type the new password again.")
+    submit = SubmitField("Save my new password")
+
+
+class MailSettingsForm(FlaskForm):
+    """Which notices a member also gets by email (one box per kind, filled in by the view)."""
+
+    submit = SubmitField("Save my email settings")

@@ -8,6 +8,8 @@ from flask_login import current_user, login_required, login_user, logout_user
 from app.auth import bp
 from app.auth.forms import ChangePasswordForm, SignInForm, SignUpForm
 from app.services.accounts import AccountError, authenticate, change_password, register_user
+from app.services.identity import send_verification
+from app.services.mail import NOTICE_KINDS
 from app.services.sessions import close_session, end_one, live_sessions, open_session
 from app.services.throttle import throttle
 
@@ -47,7 +49,12 @@ def signup():
             else:
                 open_session(user)
                 login_user(user)
-                flash(f"Welcome, {user.display_name}! Your account is ready.", "success")
+                send_verification(user)
+                flash(
+                    f"Welcome, {user.display_name}! Your account is ready. We mailed a link to "
+                    f"{user.email}: open it to confirm the address.",
+                    "success",
+                )
                 return redirect(url_for("main.home"))
     return _answer("auth/signup.html", form, status)
 
@@ -103,7 +110,12 @@ def account():
             login_user(member, remember=remember)  # the new session; the others have ended
             flash("Your password is changed. Use the new one next time you sign in.", "success")
             return redirect(url_for("auth.account"))
-    return render_template("auth/account.html", form=form, sessions=live_sessions(current_user))
+    return render_template(
+        "auth/account.html",
+        form=form,
+        sessions=live_sessions(current_user),
+        notice_kinds=NOTICE_KINDS,
+    )
 
 
 @bp.route("/sessions/<int:session_id>/end", methods=["POST"])

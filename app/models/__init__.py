@@ -15,6 +15,7 @@ from app.models.enums import (
     StepStatus,
 )
 from app.models.join_request import JoinRequest
+from app.models.mail import OutgoingMail
 from app.models.queue_check import QueueCheck
 from app.models.run import Run, RunStep
 from app.models.user import User, normalize_email
@@ -33,6 +34,7 @@ __all__ = [
     "JoinRequest",
     "JoinRequestStatus",
     "Notification",
+    "OutgoingMail",
     "QueueCheck",
     "Run",
     "RunKind",

@@ -28,6 +28,10 @@ class User(UserMixin, db.Model):
     is_admin: Mapped[bool] = mapped_column(default=False)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Set when the member opened the link mailed to the address (services.identity).
+    email_verified_at: Mapped[datetime | None]
+    # Kinds of notice (services.mail.NOTICE_KINDS) the member asked not to get by email.
+    mail_opt_outs: Mapped[str] = mapped_column(String(400), default="")
 
     # Loaded with the signed-in account, in the same query (services.accounts.load_signed_in);
     # None when the account was loaded any other way, or refreshed since.
@@ -37,6 +41,15 @@ class User(UserMixin, db.Model):
     # carries the token, never the account's id.
     session_token = None
     session_id = None
+
+    @property
+    def is_verified(self) -> bool:
+        """Tell whether the member proved the email address is theirs."""
+        return self.email_verified_at is not None
+
+    def wants_mail(self, kind: str) -> bool:
+        """Tell whether the member takes this kind of notice by email."""
+        return kind not in self.mail_opt_outs.split(",")
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses sign-in to inactive accounts

@@ -259,6 +259,9 @@ class WorkflowTestForm(FlaskForm):
             if key in SLOTS:
                 sub = getattr(self, key).form
                 target = sub.config_url if sub.uses_links else sub.container
+            elif key == "":
+                self.form_errors.extend(messages)
+                continue
             else:
                 target = getattr(self, key, None) or self.demo_url
             target.errors = [*target.errors, *messages]

@@ -25,6 +25,7 @@ from app.models import (
 from app.models.enums import BENCHMARK_TRANSITIONS, EDITABLE_BENCHMARK_STATUSES, check_transition
 from app.services.audit import record_event
 from app.services.benchmark_checks import FORM, SLOT_FIELDS, BenchmarkError, check_fields
+from app.services.identity import unverified_problem
 from app.services.runs import RunRequestError, cancel_run, create_run, slot_from_container
 
 # What an edit may change, with the words the audit trail uses for each.
@@ -187,6 +188,9 @@ def is_current_run(benchmark: Benchmark, run: Run) -> bool:
 
 def submit_benchmark(owner: User, data: BenchmarkFields) -> Benchmark:
     """Record a new benchmark in testing and start its compatibility test."""
+    problem = unverified_problem(owner)
+    if problem:
+        raise BenchmarkError(problem)
     check_fields(data, owner, current=None)
     benchmark = Benchmark(
         owner_id=owner.id,

@@ -22,6 +22,7 @@ from app.services.container_checks import (
     sentence,
 )
 from app.services.fetching import probe_additional_files
+from app.services.identity import unverified_problem
 from workers.fetch import FetchError
 
 FORM = ""  # the key of errors that concern the whole form rather than one field
@@ -102,6 +103,9 @@ def can_invalidate(container: Container, user: User) -> bool:
 
 def register_container(owner: User, links: ContainerLinks) -> Container:
     """Fetch and check the container's files, then record it; raise ContainerError if refused."""
+    problem = unverified_problem(owner)
+    if problem:
+        raise ContainerError(problem)
     files = _check_everything(links, current=None)
     container = Container(owner_id=owner.id, state=ContainerState.DEVELOPMENT, is_valid=True)
     _apply(container, links, files)

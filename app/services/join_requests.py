@@ -30,6 +30,7 @@ from app.models.enums import (
 )
 from app.services.audit import record_event
 from app.services.benchmarks import benchmark_url
+from app.services.identity import unverified_problem
 from app.services.join_policy import allowlist_of
 from app.services.notifications import notify
 from app.services.runs import RunRequestError, create_run, slot_from_container
@@ -148,6 +149,9 @@ def ask_to_join(benchmark: Benchmark, model: Container, by: User) -> JoinRequest
     The request and its run are committed together before the job is queued, so even a run
     that ends at once finds its request (see _request_of).
     """
+    problem = unverified_problem(by)
+    if problem:
+        raise JoinRequestError(problem)
     _check_request(benchmark, model, by)
     request = JoinRequest(
         benchmark_id=benchmark.id,
@@ -251,6 +255,7 @@ def settle_join_test(run: Run) -> None:
             f"{ending}: {summary.rstrip('.')}. Open the test to see why; fix the model and ask "
             "again.",
             url,
+            mail="test_failed",
         )
         return
     _move(request, JoinRequestStatus.PENDING)
@@ -265,6 +270,7 @@ def settle_join_test(run: Run) -> None:
         f"{request.requested_by.display_name} asks to join your benchmark “{benchmark.name}” "
         f"with the model “{model.name}”. Its test passed: compare its results and decide.",
         url,
+        mail="join_to_decide",
     )
     notify(
         request.requested_by_id,
@@ -299,7 +305,13 @@ def _automatic_approval(request: JoinRequest) -> str | None:
         return "approved automatically: the model belongs to the benchmark's owner"
     if benchmark.join_policy == "always":
         return "approved automatically: the benchmark accepts every model that passes its test"
-    if benchmark.join_policy == "list" and request.requested_by.email in allowlist_of(benchmark):
+    asker = request.requested_by
+    # An address nobody proved is anyone's to claim: only a verified one matches the list.
+    if (
+        benchmark.join_policy == "list"
+        and asker.is_verified
+        and asker.email in allowlist_of(benchmark)
+    ):
         return "approved automatically: the asker's email is on the benchmark's list"
     return None
 
@@ -340,6 +352,7 @@ def decide_join_request(
             f"Your request to join “{request.benchmark.name}” with the model "
             f"“{request.model.name}” was rejected: {reason}",
             benchmark_url(request.benchmark),
+            mail="join_decided",
         )
     db.session.commit()
     return request
@@ -356,6 +369,7 @@ def _approve(request: JoinRequest, by: User | None, reason: str | None) -> None:
         request.requested_by_id,
         f"Your model “{model.name}” has joined the benchmark “{benchmark.name}”.",
         url,
+        mail="join_decided",
     )
     if by is None and benchmark.owner_id != request.requested_by_id:
         notify(

@@ -8,11 +8,23 @@ from app.extensions import db
 from app.models import Notification, User, utcnow
 
 
-def notify(user: User | int, message: str, url: str | None = None) -> Notification:
-    """Add a notification to the session without committing: it lands in the caller's commit."""
+def notify(
+    user: User | int, message: str, url: str | None = None, *, mail: str | None = None
+) -> Notification:
+    """Add a notification to the session without committing: it lands in the caller's commit.
+
+    Args:
+        mail: the kind of notice (services.mail.NOTICE_KINDS) when it is mailed too, unless
+            the member opted out of that kind.
+    """
     user_id = user if isinstance(user, int) else user.id
     notification = Notification(user_id=user_id, message=message, url=url)
     db.session.add(notification)
+    if mail is not None:
+        from app.services.mail import queue_notice
+
+        member = user if isinstance(user, User) else db.session.get(User, user_id)
+        queue_notice(member, mail, message, url)
     return notification
 
 

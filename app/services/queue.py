@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import current_app
 from redis import Redis
-from rq import Queue, Worker
+from rq import Queue, Retry, Worker
 from rq.serializers import JSONSerializer
 
 
@@ -25,6 +25,7 @@ def enqueue(
     job_id: str,
     queue: str | None = None,
     timeout: int | None = None,
+    retry: Retry | None = None,
 ) -> None:
     """Queue a worker function by dotted path with one record id; call it after the commit."""
     get_queue(queue).enqueue(
@@ -34,6 +35,7 @@ def enqueue(
         job_timeout=timeout or 24 * 3600,
         result_ttl=24 * 3600,
         failure_ttl=7 * 24 * 3600,
+        retry=retry,
     )
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Run, RunStatus, utcnow
+from app.services.mail import dispatch_pending_mail
 from app.services.queue import get_queue, redis_client
 from app.services.run_labels import RUN_LABEL, SITE_LABEL, run_labels, site_id
 from app.services.runs import dispatch, dispatch_pending, finish_run, job_id
@@ -128,11 +129,18 @@ def remove_leftover_containers() -> int:
 
 def housekeeping(*, containers: bool = True) -> dict[str, int]:
     """Everything the periodic check does; each part survives the others failing."""
-    report = {"reaped": 0, "dispatched": 0, "redispatched": 0, "containers_removed": 0}
+    report = {
+        "reaped": 0,
+        "dispatched": 0,
+        "redispatched": 0,
+        "mail_dispatched": 0,
+        "containers_removed": 0,
+    }
     try:
         report["reaped"] = len(reap_dead_runs())
         report["dispatched"] = dispatch_pending()
         report["redispatched"] = redispatch_lost_jobs()
+        report["mail_dispatched"] = dispatch_pending_mail()
     except RedisError as error:
         log.warning("housekeeping: Redis unreachable: %s", error)
         db.session.rollback()

@@ -26,6 +26,7 @@ def approve_benchmark(benchmark: Benchmark, *, by: User, reason: str | None = No
         benchmark.owner_id,
         f"Your benchmark “{benchmark.name}” is approved: every member can see it now.{made}",
         benchmark_url(benchmark),
+        mail="benchmark_approved",
     )
     db.session.commit()
     return benchmark
@@ -39,6 +40,7 @@ def request_changes(benchmark: Benchmark, *, by: User, reason: str | None) -> Be
         f"An administrator asks for changes to your benchmark “{benchmark.name}”: {reason} "
         "Edit it and it is tested again.",
         benchmark_url(benchmark),
+        mail="changes_requested",
     )
     db.session.commit()
     return benchmark
@@ -53,6 +55,7 @@ def reject_benchmark(benchmark: Benchmark, *, by: User, reason: str | None) -> B
         benchmark.owner_id,
         f"Your benchmark “{benchmark.name}” was rejected: {reason}",
         benchmark_url(benchmark),
+        mail="benchmark_rejected",
     )
     db.session.commit()
     return benchmark
@@ -67,6 +70,7 @@ def revoke_approval(benchmark: Benchmark, *, by: User, reason: str | None) -> Be
         benchmark.owner_id,
         f"The approval of your benchmark “{benchmark.name}” was revoked: {reason}",
         benchmark_url(benchmark),
+        mail="benchmark_rejected",
     )
     db.session.commit()
     return benchmark

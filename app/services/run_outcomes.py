@@ -67,4 +67,5 @@ def _settle_benchmark_test(run: Run) -> None:
         f"The compatibility test of your benchmark “{benchmark.name}” "
         f"{_ENDINGS.get(run.status, 'ended')}: {summary.rstrip('.')}. {next_step}",
         url,
+        mail="test_failed",
     )

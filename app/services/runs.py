@@ -23,6 +23,7 @@ from app.models import (
 )
 from app.models.enums import RUN_TRANSITIONS, STEP_NAMES, check_transition
 from app.models.run import SLOTS
+from app.services.identity import unverified_problem
 from app.services.queue import enqueue, get_queue, redis_client
 from app.services.run_events import cancel_key, publish
 from app.services.run_rules import RunRequestError, check_slots, rerun_users
@@ -89,6 +90,9 @@ def create_run(
         used_for: the member a slot's registered container is used for, when not the
             requester (see services.run_rules).
     """
+    problem = unverified_problem(requester)
+    if problem:
+        raise RunRequestError({"": [problem]})
     containers = check_slots(slots, requester, used_for)
     run = Run(
         requester_id=requester.id,

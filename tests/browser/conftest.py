@@ -15,6 +15,7 @@ from tests.browser.live import LivePortal
 from tests.conftest import TEST_DATABASE_URL
 from tests.docker.conftest import docker_client, test_images  # noqa: F401 - shared fixtures
 from tests.support.http_server import AssetServer
+from tests.support.smtp import MailServer
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
@@ -43,9 +44,17 @@ def assets() -> Iterator[AssetServer]:
 
 
 @pytest.fixture
-def portal(config, tmp_path) -> Iterator[LivePortal]:
+def mail_server() -> Iterator[MailServer]:
+    """The SMTP server the portal's worker sends to; tests read what it received."""
+    with MailServer() as server:
+        yield server
+
+
+@pytest.fixture
+def portal(config, tmp_path, mail_server) -> Iterator[LivePortal]:
     """Benchgate served by gunicorn with a worker, on this test's database and Redis."""
     config.update(
+        MAIL_URL=mail_server.url,
         IMAGE_PULL_POLICY="never",
         CONTAINER_MEMORY_BYTES=256 * 2**20,
         CONTAINER_TIMEOUT_SECONDS=60.0,
@@ -57,6 +66,7 @@ def portal(config, tmp_path) -> Iterator[LivePortal]:
         db.engine.dispose()
     app.extensions["redis"].close()
     live = LivePortal(config, tmp_path).start()
+    live.mail = mail_server
     yield live
     live.stop()
 

@@ -19,6 +19,7 @@ class LivePortal:
         self.log_dir = log_dir
         self.port = free_port()
         self.processes: list[subprocess.Popen] = []
+        self.mail = None  # the SMTP server its worker sends to, when a test gives one
 
     @property
     def url(self) -> str:

@@ -16,7 +16,13 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import serious_violations, shoot
-from tests.browser.test_accounts_journey import PASSWORD, sign_in, sign_out, sign_up
+from tests.browser.test_accounts_journey import (
+    PASSWORD,
+    confirm_email,
+    sign_in,
+    sign_out,
+    sign_up,
+)
 from tests.worker.helpers import PROJECT_ROOT, flask_command, worker_env
 from tests.worker.trio import TRIO_DIR, serve_trio
 
@@ -53,6 +59,7 @@ def test_member_publishes_a_benchmark_that_an_administrator_reviews_and_a_model_
     # A member signs up and registers the three containers from links.
     sign_up(page, portal, "Ana Silva", "ana@hospital.org")
     accessible(page, "10-home")
+    confirm_email(page, portal, "ana@hospital.org")
     page.goto(portal.url + "/containers/register")
     page.get_by_role("button", name="Check and register").click()
     accessible(page, "11-container-form-errors")
@@ -163,6 +170,7 @@ def test_member_publishes_a_benchmark_that_an_administrator_reviews_and_a_model_
     # A model owner registers a model and asks to join the approved benchmark with it.
     sign_out(page)
     sign_up(page, portal, "Bo Chen", "bo@clinic.org")
+    confirm_email(page, portal, "bo@clinic.org")
     # The same image with another threshold: it gets all four demo cases right.
     reference_config = (TRIO_DIR / "model.yaml").read_text()
     bo_config = reference_config.replace('THRESHOLD: "50"', 'THRESHOLD: "60"')

@@ -1,0 +1,151 @@
+"""Proving an email address and resetting a forgotten password, with signed one-time links.
+
+A link holds a signed, dated token. A verification link works until the address is
+verified; a reset link carries a fingerprint of the password it replaces, so it works once,
+and any password change (through it or otherwise) makes every earlier link useless.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+
+from flask import current_app, url_for
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+from app.extensions import db
+from app.models import User, utcnow
+from app.services.accounts import find_user_by_email
+from app.services.audit import record_event
+from app.services.mail import public_url, queue_mail
+from app.services.sessions import end_sessions_of
+
+log = logging.getLogger(__name__)
+
+VERIFY_SALT = "benchgate-verify-email"
+RESET_SALT = "benchgate-reset-password"
+UNVERIFIED = (
+    "Confirm your email address first: open the link we mailed to {email}. "
+    "Your account page can send it again."
+)
+
+
+class LinkError(Exception):
+    """A link that cannot be used; the message says why and what to do."""
+
+
+def unverified_problem(user: User) -> str | None:
+    """Say why an account may not submit, register, test or ask to join yet, or None."""
+    return None if user.is_verified else UNVERIFIED.format(email=user.email)
+
+
+def _serializer(salt: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=salt)
+
+
+def _password_mark(user: User) -> str:
+    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
+
+
+def send_verification(user: User) -> None:
+    """Mail the account a link that proves its address, and commit."""
+    token = _serializer(VERIFY_SALT).dumps({"u": user.id, "e": user.email})
+    link = public_url(url_for("auth.verify_email", token=token))
+    hours = float(current_app.config["VERIFY_LINK_HOURS"])
+    queue_mail(
+        user.email,
+        "Confirm your email address",
+        f"Hello {user.display_name},\n\nOpen this link to confirm that this address is yours "
+        f"and to start submitting on Benchgate:\n\n{link}\n\nThe link works for "
+        f"{hours:g} hours. If you did not sign up, ignore this message.",
+        "verify_email",
+    )
+    db.session.commit()
+
+
+def verify_email(token: str) -> User:
+    """Mark the address of a verification link verified, and commit; return the account.
+
+    Raises:
+        LinkError: the link is damaged, too old, or its account or address changed.
+    """
+    max_age = float(current_app.config["VERIFY_LINK_HOURS"]) * 3600
+    data = _load(token, VERIFY_SALT, max_age, "confirmation")
+    user = db.session.get(User, data.get("u")) if isinstance(data, dict) else None
+    if user is None or user.email != data.get("e"):
+        raise LinkError("This confirmation link is not for any account. Ask for a new one.")
+    if not user.is_verified:
+        user.email_verified_at = utcnow()
+        record_event(user, "verify_email", user)
+        db.session.commit()
+    return user
+
+
+def send_password_reset(email: str) -> None:
+    """Mail a reset link when an active account has this address; say nothing either way."""
+    user = find_user_by_email(email)
+    if user is None or not user.active:
+        log.info("password reset asked for an address without an active account")
+        return
+    token = _serializer(RESET_SALT).dumps({"u": user.id, "p": _password_mark(user)})
+    link = public_url(url_for("auth.reset_password", token=token))
+    minutes = float(current_app.config["RESET_LINK_MINUTES"])
+    queue_mail(
+        user.email,
+        "Choose a new password",
+        f"Hello {user.display_name},\n\nSomebody, probably you, asked to choose a new password "
+        f"for your Benchgate account. Open this link to do so:\n\n{link}\n\nThe link works "
+        f"once, for {minutes:g} minutes. If you did not ask, ignore this message: your "
+        "password stays as it is.",
+        "reset_password",
+    )
+    db.session.commit()
+
+
+def account_of_reset_link(token: str) -> User:
+    """Return the account a reset link may change the password of.
+
+    Raises:
+        LinkError: the link is damaged, too old, already used, or the password changed since.
+    """
+    max_age = float(current_app.config["RESET_LINK_MINUTES"]) * 60
+    data = _load(token, RESET_SALT, max_age, "password")
+    user = db.session.get(User, data.get("u")) if isinstance(data, dict) else None
+    if user is None or not user.active or data.get("p") != _password_mark(user):
+        raise LinkError(
+            "This link was used already, or the password changed since it was sent. "
+            "Ask for a new one if you still need it."
+        )
+    return user
+
+
+def reset_with_link(token: str, new_password: str) -> User:
+    """Set the password a reset link allows, end every session, and commit.
+
+    Proving the address this way also verifies it.
+    """
+    user = account_of_reset_link(token)
+    user.set_password(new_password)
+    if not user.is_verified:
+        user.email_verified_at = utcnow()
+    record_event(user, "reset_password_by_email", user)
+    end_sessions_of(user, "password reset by email")
+    db.session.commit()
+    return user
+
+
+def set_mail_opt_outs(user: User, kinds: list[str]) -> None:
+    """Record which kinds of notice the member does not want by email, and commit."""
+    user.mail_opt_outs = ",".join(sorted(kinds))
+    db.session.commit()
+
+
+def _load(token: str, salt: str, max_age: float, what: str) -> dict:
+    try:
+        return _serializer(salt).loads(token, max_age=max_age)
+    except SignatureExpired:
+        raise LinkError(f"This {what} link is too old. Ask for a new one.") from None
+    except BadSignature:
+        raise LinkError(
+            f"This {what} link is damaged: copy the whole link from the message."
+        ) from None
