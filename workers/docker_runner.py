@@ -5,16 +5,15 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 import docker
 import docker.errors
-import requests
 from docker.models.containers import Container
 
 from workers.docker_confinement import BASE_LABEL, confined_create_args
+from workers.docker_errors import GONE_STATES, VANISHED, container_errors, engine_errors
 from workers.docker_helpers import (
     container_user,
     gpus_requested,
@@ -65,47 +64,6 @@ WAIT_MARGIN_SECONDS = 60.0
 DEFAULT_SETTINGS = RunnerSettings()
 
 
-# A container the engine reports in one of these states is being (or was) removed.
-_GONE_STATES = ("removing", "dead")
-
-
-@contextmanager
-def _engine_errors(doing: str = "do its part") -> Iterator[None]:
-    """Name every engine failure: DockerUnavailable when it does not answer, else EngineError.
-
-    Refusals a caller gives a meaning to (a missing image, a vanished container) are caught
-    closer to the call; whatever the engine answers besides ends here, its text logged only.
-    """
-    try:
-        yield
-    except docker.errors.APIError as exc:
-        log.warning("the Docker engine could not %s: %s", doing, exc)
-        status = exc.status_code
-        raise EngineError(f"The Docker engine could not {doing} (status {status}).") from exc
-    except (requests.exceptions.RequestException, docker.errors.DockerException) as exc:
-        raise DockerUnavailable(
-            f"The Docker engine is not reachable ({plain_reason(exc)}); check that the Docker "
-            "daemon is running and that DOCKER_HOST, if set, points to it."
-        ) from exc
-
-
-@contextmanager
-def _container_errors(doing: str) -> Iterator[None]:
-    """Like _engine_errors, and a container the engine no longer knows has vanished."""
-    with _engine_errors(doing):
-        try:
-            yield
-        except docker.errors.NotFound as exc:
-            log.warning("the task's container vanished (%s): %s", doing, exc)
-            raise ContainerVanished(_VANISHED) from exc
-
-
-_VANISHED = (
-    "The task's container was removed by something else on the worker while it ran; "
-    "the task itself is not at fault."
-)
-
-
 class DockerRunner:
     """The one implementation of running tasks, on the Docker SDK."""
 
@@ -122,7 +80,7 @@ class DockerRunner:
     def client(self) -> docker.DockerClient:
         """The SDK client, made from the environment (DOCKER_HOST...) on first use."""
         if self._client is None:
-            with _engine_errors():
+            with engine_errors():
                 self._client = docker.from_env()
         return self._client
 
@@ -141,7 +99,7 @@ class DockerRunner:
     def ping(self) -> bool:
         """Tell whether the engine answers."""
         try:
-            with _engine_errors():
+            with engine_errors():
                 return bool(self.client.ping())
         except (DockerUnavailable, docker.errors.APIError):
             return False
@@ -159,7 +117,7 @@ class DockerRunner:
             ImageUnavailable: missing and not pullable, or the policy forbids pulling.
             DockerUnavailable, EngineError: the engine does not answer, or fails.
         """
-        with _engine_errors("find the image"):
+        with engine_errors("find the image"):
             pull_first = self.settings.pull_policy == "always"
             image = self.images.present(ref, pull_first=pull_first)
             return pick_digest(ref, image.attrs.get("RepoDigests") or [], image.id)
@@ -188,7 +146,7 @@ class DockerRunner:
             )
         user = container_user(self.settings.user)
         create_args = confined_create_args(task, user, self.settings)
-        with _engine_errors("find the image"):
+        with engine_errors("find the image"):
             # The engine would pull a missing image by itself, ignoring both policies; an
             # "always" pull already happened in resolve_image, so only a missing one is pulled.
             # The container is made from the checked image's id, so a tag moved meanwhile
@@ -201,7 +159,7 @@ class DockerRunner:
             # create + start rather than run(): a failed start still hands us the
             # container, so it can be removed below.
             container = self._create(create_args)
-            with _container_errors("attach to the container"):
+            with container_errors("attach to the container"):
                 # Attached before the start, like `docker start -a`: the logs API in
                 # follow mode can drop a last line that has no newline.
                 stream = container.attach(stdout=True, stderr=True, stream=True, logs=False)
@@ -218,7 +176,7 @@ class DockerRunner:
         """Force-remove this platform's containers carrying all these labels; return how many."""
         wanted = [f"{key}={value}" for key, value in {**labels, BASE_LABEL: "1"}.items()]
         removed = 0
-        with _engine_errors():
+        with engine_errors():
             found = self.client.containers.list(all=True, sparse=True, filters={"label": wanted})
             for container in found:
                 if self._remove_quietly(container.id):
@@ -227,7 +185,7 @@ class DockerRunner:
 
     def list_labelled(self, label_key: str) -> list[dict[str, Any]]:
         """List this platform's containers that carry a label key, for the reaper."""
-        with _engine_errors():
+        with engine_errors():
             found = self.client.containers.list(
                 all=True, sparse=True, filters={"label": [label_key, f"{BASE_LABEL}=1"]}
             )
@@ -245,7 +203,7 @@ class DockerRunner:
 
     def _create(self, create_args: dict[str, Any]) -> Container:
         """Create the container; the engine refusing the task's own settings is the task's."""
-        with _engine_errors("create the container"):
+        with engine_errors("create the container"):
             try:
                 return self.client.containers.create(**create_args)
             except docker.errors.APIError as exc:
@@ -260,7 +218,7 @@ class DockerRunner:
     @staticmethod
     def _start(container: Container) -> None:
         """Start the container; a start the runtime refuses is the task's (its entrypoint...)."""
-        with _container_errors("start the container"):
+        with container_errors("start the container"):
             try:
                 container.start()
             except docker.errors.APIError as exc:
@@ -314,11 +272,11 @@ class DockerRunner:
         if "error" in waited:
             raise waited["error"]
         exit_code = waited.get("StatusCode")
-        with _container_errors("read how the container ended"):
+        with container_errors("read how the container ended"):
             container.reload()
         state = container.attrs.get("State") or {}
-        if state.get("Status") in _GONE_STATES:
-            raise ContainerVanished(_VANISHED)
+        if state.get("Status") in GONE_STATES:
+            raise ContainerVanished(VANISHED)
         oom = bool(state.get("OOMKilled"))
         return TaskOutcome(
             exit_code=exit_code,
@@ -333,7 +291,7 @@ class DockerRunner:
     @staticmethod
     def _kill(container: Container) -> None:
         """Kill a running container; one that already stopped needs nothing."""
-        with _container_errors("stop the container"):
+        with container_errors("stop the container"):
             try:
                 container.kill()
             except docker.errors.APIError as exc:
@@ -347,15 +305,16 @@ class DockerRunner:
             return True
         except docker.errors.NotFound:
             return False
-        except Exception:  # the janitor removes what is left behind
-            log.warning("could not remove container %s", container_id, exc_info=True)
+        except Exception as exc:  # the janitor removes what is left behind
+            if getattr(exc, "status_code", None) != 409:  # 409: being removed elsewhere
+                log.warning("could not remove container %s", container_id, exc_info=True)
             return False
 
 
 def _wait(container: Container, timeout: float, result: dict[str, Any]) -> None:
     """Waiter thread: block until the container stops; record its status and when."""
     try:
-        with _container_errors("wait for the container"):
+        with container_errors("wait for the container"):
             result.update(container.wait(timeout=timeout))
     except (ContainerVanished, EngineError) as exc:
         result["error"] = exc

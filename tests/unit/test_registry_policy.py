@@ -198,3 +198,15 @@ def test_a_local_image_came_from_its_registry_only_if_its_repo_digests_name_it(
     ref, digests, pulled
 ):
     assert DEFAULT.came_from_registry(ref, digests) is pulled
+
+
+def test_the_app_refuses_to_start_with_a_mistyped_registry_list(tmp_path):
+    from app import create_app
+
+    settings = {
+        "TESTING": True,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite'}",
+        "ALLOWED_REGISTRIES": "docker.io, https://registry.example.org",
+    }
+    with pytest.raises(ValueError, match="not 'https://registry.example.org'"):
+        create_app(settings)
