@@ -25,14 +25,37 @@ class Images:
     def present(self, ref: str, *, pull_first: bool = False) -> Image:
         """Return the image ref names, checked against the policy, pulling it when allowed.
 
+        An image on the engine runs unpulled when it was pulled from ref's own repository,
+        or when the operator allows engine-local images; one built, loaded or tagged here is
+        otherwise replaced by its registry's own, which is pulled.
+
         Raises:
             ImageRefused: its registry is not allowed, or the local image did not come from it.
             ImageUnavailable: missing and not pullable, or the pull policy forbids pulling.
             EngineError: the engine failed in a way that is not the image's doing.
         """
         self.check(ref)
-        image = None if pull_first else self.usable_local(ref)
-        return image if image is not None else self.pull(ref)
+        image = None if pull_first else self.local(ref)
+        if image is None:
+            return self.pull(ref)
+        registries = self.settings.registries
+        if registries.allows_local or registries.came_from_registry(
+            ref, image.attrs.get("RepoDigests") or []
+        ):
+            return image
+        made_here = (
+            f"The image {ref} on this worker was made or renamed here rather than downloaded "
+            "from its registry, and this portal runs images from their registry only."
+        )
+        if self.settings.pull_policy == "never":
+            raise ImageRefused(
+                f"{made_here} This worker never pulls images, so an operator must pull it "
+                "from its registry (or allow local images)."
+            )
+        try:
+            return self.pull(ref)
+        except ImageUnavailable as exc:
+            raise ImageRefused(f"{made_here} {exc}") from None
 
     def check(self, ref: str) -> None:
         """Refuse a reference whose registry the policy does not allow, before any request."""
@@ -54,27 +77,6 @@ class Images:
                     f"The Docker engine does not accept {ref} as an image name."
                 ) from None
             raise EngineError(f"The Docker engine could not look up the image {ref}.") from None
-
-    def usable_local(self, ref: str) -> Image | None:
-        """Return the local image if the policy lets it run without pulling, else None.
-
-        An image runs unpulled when it was pulled from ref's own repository, or when the
-        operator allows engine-local images; one built, loaded or tagged here is otherwise
-        replaced by a pull (refused when the worker never pulls).
-        """
-        image = self.local(ref)
-        registries = self.settings.registries
-        if image is None or registries.allows_local:
-            return image
-        if registries.came_from_registry(ref, image.attrs.get("RepoDigests") or []):
-            return image
-        if self.settings.pull_policy == "never":
-            raise ImageRefused(
-                f"The image {ref} on this worker was made or renamed here rather than "
-                "downloaded from its registry, and this portal runs only images from their "
-                "registry; this worker never pulls images, so an operator must pull it."
-            )
-        return None
 
     def pull(self, ref: str) -> Image:
         """Pull an image when the policy allows it; say in plain words why it failed if so."""

@@ -100,8 +100,9 @@ def test_a_local_tag_over_nothing_pulled_is_not_run_when_the_worker_may_pull(
     # Under if-not-present the registry's own image is wanted; none can be pulled here.
     runner = make_runner(registries=RegistryPolicy(), pull_policy="if-not-present")
     lines = Recorder()
-    with pytest.raises(ImageUnavailable, match="could not be downloaded"):
+    with pytest.raises(ImageRefused, match="made or renamed here") as caught:
         runner.run_task(make_task(test_images["ok"], run_labels, command=["true"]), lines)
+    assert "could not be downloaded" in str(caught.value)
     assert lines.lines == []
     assert docker_client.images.get(test_images["ok"])  # the local image is still there
 
