@@ -27,6 +27,18 @@ def banner() -> Iterator[BannerServer]:
         yield server
 
 
+def _containers_created(client: docker.DockerClient, labels: dict[str, str], since: int) -> int:
+    """Count containers with these labels the engine created since then (removed ones too)."""
+    selector = f"{TEST_LABEL}={labels[TEST_LABEL]}"
+    events = client.events(
+        since=since,
+        until=int(time.time()) + 1,
+        filters={"type": "container", "event": "create", "label": selector},
+        decode=True,
+    )
+    return sum(1 for _ in events)
+
+
 def _spellings(port: int) -> list[str]:
     return [
         f"127.0.0.1:{port}/x:1",
@@ -47,7 +59,7 @@ def test_an_unlisted_loopback_registry_is_never_contacted(
     banner, make_runner, run_labels, docker_client, allowed, pull_policy
 ):
     runner = make_runner(registries=RegistryPolicy.from_setting(allowed), pull_policy=pull_policy)
-    before = len(docker_client.containers.list(all=True))
+    since = int(time.time()) - 1
     for ref in _spellings(banner.port):
         with pytest.raises(ImageRefused) as caught:
             runner.resolve_image(ref)
@@ -56,7 +68,7 @@ def test_an_unlisted_loopback_registry_is_never_contacted(
             runner.run_task(make_task(ref, run_labels), Recorder())
     time.sleep(0.5)  # an engine pull would have connected by now
     assert banner.connections == 0
-    assert len(docker_client.containers.list(all=True)) == before
+    assert _containers_created(docker_client, run_labels, since) == 0
 
 
 @pytest.mark.timeout(90)
@@ -78,12 +90,12 @@ def test_a_locally_built_image_is_refused_unless_local_images_are_allowed(
     built = test_images["ok"]  # built on this engine: no registry made it
     assert not docker_client.images.get(built).attrs.get("RepoDigests")
     strict = make_runner(registries=RegistryPolicy(), pull_policy="never")
-    before = len(docker_client.containers.list(all=True))
+    since = int(time.time()) - 1
     with pytest.raises(ImageRefused, match="made or renamed here"):
         strict.resolve_image(built)
     with pytest.raises(ImageRefused, match="made or renamed here"):
         strict.run_task(make_task(built, run_labels, command=["true"]), Recorder())
-    assert len(docker_client.containers.list(all=True)) == before
+    assert _containers_created(docker_client, run_labels, since) == 0
 
     lenient = make_runner(registries=RegistryPolicy.from_setting("docker.io,local"))
     assert lenient.resolve_image(built) == docker_client.images.get(built).id
@@ -91,6 +103,7 @@ def test_a_locally_built_image_is_refused_unless_local_images_are_allowed(
     lines = Recorder()
     assert lenient.run_task(task, lines).exit_code == 0
     assert lines.lines == ["local ok"]
+    assert _containers_created(docker_client, run_labels, since) == 1  # the count counts
 
 
 @pytest.mark.timeout(90)
