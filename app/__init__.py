@@ -60,6 +60,10 @@ def configure(app: Flask, test_config: dict[str, Any] | None) -> None:
         # Behind a proxy, the client's address (what sign-in limits count by) and scheme are
         # those the proxies forward.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
+    # A mistyped registry list would otherwise show only when a form or a run first reads it.
+    from workers.registry_policy import RegistryPolicy
+
+    RegistryPolicy.from_setting(app.config["ALLOWED_REGISTRIES"])
     if production and app.config["SECRET_KEY"] == DEFAULT_SECRET_KEY:
         raise RuntimeError(
             "Benchgate refuses to start with the default SECRET_KEY. Set the SECRET_KEY "

@@ -34,6 +34,11 @@ class Config:
 
     # Containers
     IMAGE_PULL_POLICY = "if-not-present"
+    # Registries images may come from (workers.registry_policy), comma-separated: "docker.io"
+    # is Docker Hub under any of its names; host or host:port names a registry, private ones
+    # included; "*" allows any registry whose name resolves only to public addresses; "local"
+    # lets images already on a worker's engine run even when built, loaded or tagged there.
+    ALLOWED_REGISTRIES = "docker.io"
     CONTAINER_MEMORY_BYTES = 4 * GIB
     CONTAINER_NANO_CPUS = 2_000_000_000
     CONTAINER_PIDS_LIMIT = 512

@@ -99,6 +99,7 @@ class Bench:
             "FETCH_ALLOWED_HOSTS": "127.0.0.1",
             # No registry is reachable (nor should be): the images are built locally below.
             "IMAGE_PULL_POLICY": "never",
+            "ALLOWED_REGISTRIES": "docker.io,local",
             **settings,
         }
         self.app = create_app(self.config)

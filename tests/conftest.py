@@ -51,6 +51,8 @@ def _base_config(database_url: str, redis_url: str, work_dir: str) -> dict:
         "REDIS_URL": redis_url,
         "WORK_DIR": work_dir,
         "FETCH_ALLOWED_HOSTS": "127.0.0.1",
+        # The Docker tests run benchgate-test/* images built on this engine, never pulled.
+        "ALLOWED_REGISTRIES": "docker.io,local",
     }
 
 

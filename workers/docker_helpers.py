@@ -122,12 +122,12 @@ _PULL_CAUSES = (
 
 
 def explain_pull_failure(reason: str) -> str:
-    """Say in plain words why a pull failed, followed by the registry's own message."""
+    """Say in plain words why a pull failed; the engine's own text is never part of it."""
     lowered = reason.lower()
     for needles, plain in _PULL_CAUSES:
         if any(needle in lowered for needle in needles):
-            return f"{plain} (the registry said: {reason})"
-    return f"the registry said: {reason}"
+            return plain
+    return "the registry or the Docker engine refused it"
 
 
 class HostMount(Protocol):

@@ -5,33 +5,30 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import docker
 import docker.errors
-import requests
 from docker.models.containers import Container
-from docker.models.images import Image
-from docker.types import DeviceRequest
-from docker.types import Mount as DockerMount
 
+from workers.docker_confinement import BASE_LABEL, confined_create_args
+from workers.docker_errors import GONE_STATES, VANISHED, container_errors, engine_errors
 from workers.docker_helpers import (
     container_user,
-    explain_pull_failure,
-    gpu_request,
     gpus_requested,
-    parse_size,
     pick_digest,
     plain_reason,
     prepare_mounts,
 )
+from workers.docker_images import Images
 from workers.docker_logs import LogPump, close_attached
 from workers.docker_tasks import (
+    ContainerVanished,
     DockerUnavailable,
+    EngineError,
     GpusUnavailable,
+    ImageRefused,
     ImageUnavailable,
     Mount,
     RunnerSettings,
@@ -41,9 +38,12 @@ from workers.docker_tasks import (
 )
 
 __all__ = [
+    "ContainerVanished",
     "DockerRunner",
     "DockerUnavailable",
+    "EngineError",
     "GpusUnavailable",
+    "ImageRefused",
     "ImageUnavailable",
     "Mount",
     "RunnerSettings",
@@ -54,30 +54,14 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-BASE_LABEL = "benchgate"
 LAST_LINES = 40
 POLL_SECONDS = 0.5
-DEFAULT_SHM_BYTES = 64 * 2**20
 # Once the container has stopped its log stream ends at once; this only bounds a stuck one.
 LOG_GRACE_SECONDS = 10.0
 # Enough for the engine to answer a wait after the kill that follows a timeout.
 WAIT_MARGIN_SECONDS = 60.0
 
 DEFAULT_SETTINGS = RunnerSettings()
-
-
-@contextmanager
-def _engine_errors() -> Iterator[None]:
-    """Turn "cannot talk to the engine" failures into DockerUnavailable."""
-    try:
-        yield
-    except docker.errors.APIError:
-        raise  # the engine answered; callers decide what its refusal means
-    except (requests.exceptions.RequestException, docker.errors.DockerException) as exc:
-        raise DockerUnavailable(
-            f"The Docker engine is not reachable ({plain_reason(exc)}); check that the Docker "
-            "daemon is running and that DOCKER_HOST, if set, points to it."
-        ) from exc
 
 
 class DockerRunner:
@@ -96,7 +80,7 @@ class DockerRunner:
     def client(self) -> docker.DockerClient:
         """The SDK client, made from the environment (DOCKER_HOST...) on first use."""
         if self._client is None:
-            with _engine_errors():
+            with engine_errors():
                 self._client = docker.from_env()
         return self._client
 
@@ -115,22 +99,27 @@ class DockerRunner:
     def ping(self) -> bool:
         """Tell whether the engine answers."""
         try:
-            with _engine_errors():
+            with engine_errors():
                 return bool(self.client.ping())
         except (DockerUnavailable, docker.errors.APIError):
             return False
 
+    @property
+    def images(self) -> Images:
+        """The engine's images as the registry and pull policies let tasks use them."""
+        return Images(self.client, self.settings)
+
     def resolve_image(self, ref: str) -> str:
-        """Make the image present per the pull policy and return its digest ("sha256:...").
+        """Make the image present per the policies and return its digest ("sha256:...").
 
         Raises:
+            ImageRefused: its registry is not allowed, or a local image did not come from it.
             ImageUnavailable: missing and not pullable, or the policy forbids pulling.
-            DockerUnavailable: the engine does not answer.
+            DockerUnavailable, EngineError: the engine does not answer, or fails.
         """
-        with _engine_errors():
-            image = None if self.settings.pull_policy == "always" else self._local(ref)
-            if image is None:
-                image = self._pull(ref)
+        with engine_errors("find the image"):
+            pull_first = self.settings.pull_policy == "always"
+            image = self.images.present(ref, pull_first=pull_first)
             return pick_digest(ref, image.attrs.get("RepoDigests") or [], image.id)
 
     def run_task(
@@ -144,7 +133,8 @@ class DockerRunner:
         The container is always removed afterwards, whatever happens here.
 
         Raises:
-            ImageUnavailable, DockerUnavailable, GpusUnavailable, TaskNotStarted;
+            ImageRefused, ImageUnavailable, GpusUnavailable, TaskNotStarted (the task's);
+            DockerUnavailable, EngineError, ContainerVanished (the platform's);
             FileNotFoundError for a missing input and ValueError for a bad shm_size or
             gpus (both before any container exists).
         """
@@ -155,30 +145,26 @@ class DockerRunner:
                 "it needs a worker configured for GPUs."
             )
         user = container_user(self.settings.user)
-        create_args = self._create_args(task, user)
-        with _engine_errors():
-            # The engine would pull a missing image by itself, ignoring the policy; an
+        create_args = confined_create_args(task, user, self.settings)
+        with engine_errors("find the image"):
+            # The engine would pull a missing image by itself, ignoring both policies; an
             # "always" pull already happened in resolve_image, so only a missing one is pulled.
-            if self._local(task.image) is None:
-                self._pull(task.image)
+            # The container is made from the checked image's id, so a tag moved meanwhile
+            # changes nothing.
+            create_args["image"] = self.images.present(task.image).id
         prepare_mounts(task.mounts, user)
         container: Container | None = None
         stream: Any = None
         try:
-            with _engine_errors():
-                try:
-                    # create + start rather than run(): a failed start still hands us the
-                    # container, so it can be removed below.
-                    container = self.client.containers.create(**create_args)
-                    # Attached before the start, like `docker start -a`: the logs API in
-                    # follow mode can drop a last line that has no newline.
-                    stream = container.attach(stdout=True, stderr=True, stream=True, logs=False)
-                    started = time.monotonic()
-                    container.start()
-                except docker.errors.APIError as exc:
-                    raise TaskNotStarted(
-                        f"The container could not start: {exc.explanation or exc}"
-                    ) from exc
+            # create + start rather than run(): a failed start still hands us the
+            # container, so it can be removed below.
+            container = self._create(create_args)
+            with container_errors("attach to the container"):
+                # Attached before the start, like `docker start -a`: the logs API in
+                # follow mode can drop a last line that has no newline.
+                stream = container.attach(stdout=True, stderr=True, stream=True, logs=False)
+            started = time.monotonic()
+            self._start(container)
             pump = LogPump(stream, LAST_LINES, close=lambda: close_attached(stream))
             return self._follow(container, pump, started, on_line, should_cancel)
         finally:
@@ -190,7 +176,7 @@ class DockerRunner:
         """Force-remove this platform's containers carrying all these labels; return how many."""
         wanted = [f"{key}={value}" for key, value in {**labels, BASE_LABEL: "1"}.items()]
         removed = 0
-        with _engine_errors():
+        with engine_errors():
             found = self.client.containers.list(all=True, sparse=True, filters={"label": wanted})
             for container in found:
                 if self._remove_quietly(container.id):
@@ -199,7 +185,7 @@ class DockerRunner:
 
     def list_labelled(self, label_key: str) -> list[dict[str, Any]]:
         """List this platform's containers that carry a label key, for the reaper."""
-        with _engine_errors():
+        with engine_errors():
             found = self.client.containers.list(
                 all=True, sparse=True, filters={"label": [label_key, f"{BASE_LABEL}=1"]}
             )
@@ -215,76 +201,33 @@ class DockerRunner:
 
     # -- internals ---------------------------------------------------------------------
 
-    def _local(self, ref: str) -> Image | None:
-        """Return the local image, or None when this engine does not have it."""
-        try:
-            return self.client.images.get(ref)
-        except docker.errors.ImageNotFound:
-            return None
-
-    def _pull(self, ref: str) -> Image:
-        """Pull an image when the policy allows it; report the registry's reason if it fails."""
-        if self.settings.pull_policy == "never":
-            raise ImageUnavailable(
-                f"The image {ref} is not on this worker, and this worker never pulls images "
-                "(pull policy 'never'); an operator must load it first."
-            )
-        try:
-            for message in self.client.api.pull(ref, stream=True, decode=True):
-                # Errors after the pull has begun come inside the stream, not as a status.
-                if "error" in message:
-                    detail = message.get("errorDetail") or {}
-                    raise ImageUnavailable(self._pull_failed(ref, detail.get("message")))
-        except docker.errors.APIError as exc:
-            raise ImageUnavailable(self._pull_failed(ref, exc.explanation)) from exc
-        image = self._local(ref)
-        if image is None:
-            raise ImageUnavailable(self._pull_failed(ref, "the pull ended without the image"))
-        return image
+    def _create(self, create_args: dict[str, Any]) -> Container:
+        """Create the container; the engine refusing the task's own settings is the task's."""
+        with engine_errors("create the container"):
+            try:
+                return self.client.containers.create(**create_args)
+            except docker.errors.APIError as exc:
+                if exc.status_code != 400:  # 404 image removed meanwhile, 409 name taken...
+                    raise
+                log.warning("the engine refused to create a container: %s", exc)
+                raise TaskNotStarted(
+                    "The container could not be created: the Docker engine refused its "
+                    f"settings ({exc.explanation or exc})."
+                ) from None
 
     @staticmethod
-    def _pull_failed(ref: str, reason: object) -> str:
-        """Word a failed pull for a person."""
-        return f"The image {ref} could not be downloaded: {explain_pull_failure(str(reason))}."
-
-    def _create_args(self, task: TaskRun, user: str) -> dict[str, Any]:
-        """Build containers.create arguments with every confinement default applied."""
-        s = self.settings
-        shm = parse_size(task.shm_size) if task.shm_size else DEFAULT_SHM_BYTES
-        gpu = gpu_request(task.gpus) if s.gpus_enabled else None
-        return {
-            "image": task.image,
-            "command": task.command,
-            # A single executable, as `docker run --entrypoint` takes it (no word splitting).
-            "entrypoint": [task.entrypoint] if task.entrypoint else None,
-            "environment": {"HOME": "/tmp", **task.environment},
-            "user": user,
-            "labels": {**task.labels, BASE_LABEL: "1"},
-            "name": task.name,
-            "detach": True,
-            "mounts": [
-                DockerMount(
-                    target=m.container_path,
-                    source=str(Path(m.host_path).resolve()),
-                    type="bind",
-                    read_only=m.read_only,
-                )
-                for m in task.mounts
-            ],
-            "network_disabled": s.network_disabled,
-            "network_mode": "none" if s.network_disabled else None,
-            "cap_drop": ["ALL"],
-            "security_opt": ["no-new-privileges"],
-            "init": True,
-            "read_only": True,
-            "tmpfs": {"/tmp": f"size={s.tmpfs_bytes},mode=1777"},
-            "mem_limit": s.memory_bytes,
-            "memswap_limit": s.memory_bytes,
-            "nano_cpus": s.nano_cpus,
-            "pids_limit": s.pids_limit,
-            "shm_size": min(shm, s.shm_max_bytes),
-            "device_requests": [DeviceRequest(**gpu)] if gpu else None,
-        }
+    def _start(container: Container) -> None:
+        """Start the container; a start the runtime refuses is the task's (its entrypoint...)."""
+        with container_errors("start the container"):
+            try:
+                container.start()
+            except docker.errors.APIError as exc:
+                if exc.status_code == 404:
+                    raise
+                log.warning("container %s did not start: %s", container.id, exc)
+                raise TaskNotStarted(
+                    f"The container could not start: {exc.explanation or exc}"
+                ) from None
 
     def _follow(
         self,
@@ -329,9 +272,12 @@ class DockerRunner:
         if "error" in waited:
             raise waited["error"]
         exit_code = waited.get("StatusCode")
-        with _engine_errors():
+        with container_errors("read how the container ended"):
             container.reload()
-        oom = bool(container.attrs.get("State", {}).get("OOMKilled"))
+        state = container.attrs.get("State") or {}
+        if state.get("Status") in GONE_STATES:
+            raise ContainerVanished(VANISHED)
+        oom = bool(state.get("OOMKilled"))
         return TaskOutcome(
             exit_code=exit_code,
             # The kernel may kill one process of many; it only matters if the task failed.
@@ -345,7 +291,7 @@ class DockerRunner:
     @staticmethod
     def _kill(container: Container) -> None:
         """Kill a running container; one that already stopped needs nothing."""
-        with _engine_errors():
+        with container_errors("stop the container"):
             try:
                 container.kill()
             except docker.errors.APIError as exc:
@@ -359,18 +305,23 @@ class DockerRunner:
             return True
         except docker.errors.NotFound:
             return False
-        except Exception:  # the janitor removes what is left behind
-            log.warning("could not remove container %s", container_id, exc_info=True)
+        except Exception as exc:  # the janitor removes what is left behind
+            if getattr(exc, "status_code", None) != 409:  # 409: being removed elsewhere
+                log.warning("could not remove container %s", container_id, exc_info=True)
             return False
 
 
 def _wait(container: Container, timeout: float, result: dict[str, Any]) -> None:
     """Waiter thread: block until the container stops; record its status and when."""
     try:
-        result.update(container.wait(timeout=timeout))
-    except (requests.exceptions.RequestException, docker.errors.DockerException) as exc:
+        with container_errors("wait for the container"):
+            result.update(container.wait(timeout=timeout))
+    except (ContainerVanished, EngineError) as exc:
+        result["error"] = exc
+    except DockerUnavailable as exc:
         result["error"] = DockerUnavailable(
-            f"Lost contact with the Docker engine while the task ran: {plain_reason(exc)}."
+            "Lost contact with the Docker engine while the task ran: "
+            f"{plain_reason(exc.__cause__ or exc)}."
         )
     finally:
         result["at"] = time.monotonic()

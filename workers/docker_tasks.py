@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from workers.docker_helpers import parse_user
+from workers.registry_policy import RegistryPolicy
 
 PULL_POLICIES = ("if-not-present", "always", "never")
 
@@ -16,6 +17,25 @@ class DockerUnavailable(Exception):
 
 class ImageUnavailable(Exception):
     """The image is not on this worker and could not (or may not) be pulled."""
+
+
+class ImageRefused(ImageUnavailable):
+    """The image's registry is not allowed, or the local image was not made by its registry."""
+
+
+class EngineError(Exception):
+    """The engine answered with an error that is not the task's doing (its text is logged only).
+
+    `cause` is the code a run ends with.
+    """
+
+    cause = "docker_error"
+
+
+class ContainerVanished(EngineError):
+    """The task's container disappeared while it ran: something else on the worker removed it."""
+
+    cause = "container_removed"
 
 
 class TaskNotStarted(Exception):
@@ -50,6 +70,7 @@ class RunnerSettings:
     gpus_enabled: bool = False
     network_disabled: bool = True
     pull_policy: str = "if-not-present"
+    registries: RegistryPolicy = field(default_factory=RegistryPolicy)
 
     def __post_init__(self) -> None:
         if self.pull_policy not in PULL_POLICIES:

@@ -7,7 +7,8 @@ class StepFailed(Exception):
     """A step failed for a reason the submitter can act on; the message says what and why.
 
     `cause` is a short code stored with the run (hash_mismatch, bad_archive, image_unavailable,
-    exit_code, out_of_memory, time_limit, no_output, bad_output, bad_config, download, canceled).
+    image_refused, digest_mismatch, not_started, exit_code, out_of_memory, time_limit,
+    no_output, bad_output, bad_config, download, canceled).
     """
 
     def __init__(
@@ -37,7 +38,8 @@ class RunCanceled(StepFailed):
 class PlatformError(Exception):
     """The platform could not do its part (Docker unreachable, disk full...): not the user's fault.
 
-    `cause` is a short code such as docker_unreachable or worker_lost.
+    `cause` is a short code such as docker_unreachable, docker_error (the engine failed),
+    container_removed (something else removed the task's container) or worker_lost.
     """
 
     def __init__(self, message: str, cause: str) -> None:

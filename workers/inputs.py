@@ -13,9 +13,16 @@ from workers.archive import ArchiveError, safe_unpack
 from workers.container_config import ConfigError, ContainerConfig, parse_container_config
 from workers.container_config import parse_parameters as parse_parameters_text
 from workers.demo_paths import DemoPaths, DemoPathsError, read_demo_paths
-from workers.docker_runner import DockerRunner, DockerUnavailable, ImageUnavailable
+from workers.docker_runner import (
+    DockerRunner,
+    DockerUnavailable,
+    EngineError,
+    ImageRefused,
+    ImageUnavailable,
+)
 from workers.errors import PlatformError, StepFailed
 from workers.fetch import DownloadCache, FetchError, HashMismatch, fetch_bytes
+from workers.registry_policy import RegistryRefused
 from workers.run_spec import PipelineSettings, RunSpec, SlotSpec
 from workers.steps import ROLE_LABELS, Workspace
 from workers.yamlsafe import YamlError
@@ -114,6 +121,11 @@ def load_config(
         config = parse_container_config(text, max_bytes=settings.max_config_bytes)
     except (ConfigError, YamlError) as error:
         raise StepFailed(f"The {who}'s configuration is not valid: {error}", "bad_config") from None
+    try:
+        # Registered ones were checked when registered, but the policy may have changed since.
+        settings.runner.registries.check(config.image)
+    except RegistryRefused as error:
+        raise StepFailed(f"The {who}'s image is refused. {error}", "image_refused") from None
     if config.role.value != slot.slot:
         raise StepFailed(
             f"The container given as {who} is a {ROLE_LABELS[config.role.value]}: "
@@ -196,12 +208,16 @@ def resolve_image(
     say(f"Resolving the {who}'s image {config.image}")
     try:
         digest = runner.resolve_image(config.image)
+    except ImageRefused as error:
+        raise StepFailed(f"The {who}'s image is refused. {error}", "image_refused") from None
     except ImageUnavailable as error:
         raise StepFailed(
             f"The {who}'s image {config.image} is not available: {error}", "image_unavailable"
         ) from None
     except DockerUnavailable as error:
         raise PlatformError(f"Docker could not be reached: {error}", "docker_unreachable") from None
+    except EngineError as error:
+        raise PlatformError(str(error), error.cause) from None
     say(f"The {who}'s image digest is {digest}")
     digests[slot.slot] = digest  # evidence, even when the check below fails the run
     if slot.digest_enforced and slot.expected_digest and slot.expected_digest != digest:

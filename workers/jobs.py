@@ -51,7 +51,7 @@ def run_compatibility_test(run_id: int) -> str:
     from app.models import RunStatus
     from app.services import runs
     from app.services.run_labels import run_labels
-    from workers.docker_runner import DockerRunner
+    from workers.docker_runner import DockerRunner, DockerUnavailable, EngineError
     from workers.errors import PlatformError, RunCanceled, StepFailed
     from workers.fetch import DownloadCache
     from workers.pipeline import run_pipeline
@@ -96,11 +96,13 @@ def run_compatibility_test(run_id: int) -> str:
             status, fields = RunStatus.FAILED, _failure(failure, evidence)
         except PlatformError as error:
             status = RunStatus.ERROR
-            fields = {
-                **_evidence(evidence),
-                "failure_cause": error.cause,
-                "failure_summary": error.message,
-            }
+            fields = _platform_failure(error.cause, error.message, evidence)
+        except (DockerUnavailable, EngineError) as error:
+            # The pipeline names these in each step; this only keeps a slip from reading
+            # as an internal error.
+            log.warning("run %s: a Docker failure reached the job: %s", run_id, error)
+            cause = getattr(error, "cause", "docker_unreachable")
+            status, fields = RunStatus.ERROR, _platform_failure(cause, str(error), evidence)
         except Exception:
             log.exception("run %s: internal error", run_id)
             status = RunStatus.ERROR
@@ -128,6 +130,10 @@ def run_compatibility_test(run_id: int) -> str:
 def _evidence(evidence: dict[str, Any]) -> dict[str, Any]:
     keys = ("hashes", "digests", "prepared_data_uid", "statistics")
     return {k: evidence[k] for k in keys if k in evidence}
+
+
+def _platform_failure(cause: str, message: str, evidence: dict[str, Any]) -> dict[str, Any]:
+    return {**_evidence(evidence), "failure_cause": cause, "failure_summary": message}
 
 
 def _failure(failure: Any, evidence: dict[str, Any]) -> dict[str, Any]:

@@ -6,7 +6,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.services.run_labels import RUN_LABEL, TASK_LABEL
-from workers.docker_runner import DockerRunner, DockerUnavailable, TaskNotStarted
+from workers.docker_runner import (
+    DockerRunner,
+    DockerUnavailable,
+    EngineError,
+    ImageRefused,
+    ImageUnavailable,
+    TaskNotStarted,
+)
 from workers.errors import PlatformError, StepFailed
 from workers.fetch import DownloadCache
 from workers.inputs import FetchedInputs, fetch_all
@@ -135,6 +142,11 @@ class _Tasks:
             ) from None
         except TaskNotStarted as error:
             raise StepFailed(str(error), "not_started") from None
+        except ImageUnavailable as error:
+            cause = "image_refused" if isinstance(error, ImageRefused) else "image_unavailable"
+            raise StepFailed(str(error), cause) from None
+        except EngineError as error:
+            raise PlatformError(str(error), error.cause) from None
         check_outcome(
             outcome,
             task_name,

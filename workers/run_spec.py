@@ -8,6 +8,7 @@ from typing import Any
 from app.services.run_labels import SITE_LABEL, site_id
 from workers.docker_tasks import RunnerSettings
 from workers.fetch import FetchPolicy
+from workers.registry_policy import DEFAULT_REGISTRIES, RegistryPolicy
 
 SLOTS = ("data_preparator", "model", "evaluator")
 
@@ -72,6 +73,9 @@ class PipelineSettings:
             user=config.get("CONTAINER_USER") or None,
             gpus_enabled=bool(config.get("WORKER_GPUS")),
             pull_policy=config["IMAGE_PULL_POLICY"],
+            registries=RegistryPolicy.from_setting(
+                config.get("ALLOWED_REGISTRIES", DEFAULT_REGISTRIES)
+            ),
         )
         return cls(
             policy=policy,

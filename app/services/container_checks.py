@@ -28,6 +28,7 @@ from workers.container_config import (
     parse_parameters,
 )
 from workers.fetch import FetchError, check_link
+from workers.registry_policy import DEFAULT_REGISTRIES, RegistryPolicy, RegistryRefused
 
 if TYPE_CHECKING:
     from app.services.containers import ContainerLinks
@@ -100,6 +101,8 @@ def check_files(links: ContainerLinks, errors: Errors) -> CheckedFiles | None:
     if downloaded is not None:
         content, config_sha256 = downloaded
         parsed = _parse_config(content, int(config["MAX_CONFIG_BYTES"]), errors)
+        if parsed is not None:
+            _check_registry(parsed.image, errors)
         config_text = content.decode("utf-8", "replace")
 
     parameters, parameters_sha256 = _check_parameters(links, parsed, expected, errors)
@@ -218,6 +221,19 @@ def _parse_config(content: bytes, max_bytes: int, errors: Errors) -> ContainerCo
         )
         _add(errors, "config_url", summary, *exc.problems)
     return None
+
+
+def registry_policy(config: Mapping[str, Any]) -> RegistryPolicy:
+    """Build the registry policy from ALLOWED_REGISTRIES, as the workers do."""
+    return RegistryPolicy.from_setting(config.get("ALLOWED_REGISTRIES", DEFAULT_REGISTRIES))
+
+
+def _check_registry(image: str, errors: Errors) -> None:
+    """Refuse an image whose registry the portal does not allow; workers check it again."""
+    try:
+        registry_policy(current_app.config).check(image)
+    except RegistryRefused as exc:
+        _add(errors, "config_url", str(exc))
 
 
 def _check_parameters(

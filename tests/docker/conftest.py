@@ -10,8 +10,10 @@ import pytest
 
 from tests.docker.images import build_test_images, find_static_busybox
 from workers.docker_runner import DockerRunner, RunnerSettings
+from workers.registry_policy import RegistryPolicy
 
 TEST_LABEL = "benchgate.test"
+LOCAL_IMAGES = RegistryPolicy(entries=("docker.io", "local"))
 
 
 @pytest.fixture(scope="session")
@@ -53,6 +55,9 @@ def make_runner(docker_client: docker.DockerClient):
     """Build a DockerRunner on the shared client with some settings changed."""
 
     def make(**changes: object) -> DockerRunner:
+        # The test images are built on this engine, so engine-local images are allowed
+        # unless a test says otherwise.
+        changes.setdefault("registries", LOCAL_IMAGES)
         return DockerRunner(RunnerSettings(**changes), client=docker_client)  # type: ignore[arg-type]
 
     return make

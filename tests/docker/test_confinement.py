@@ -9,7 +9,7 @@ from pathlib import Path
 import docker
 import pytest
 
-from tests.docker.conftest import TEST_LABEL
+from tests.docker.conftest import LOCAL_IMAGES, TEST_LABEL
 from workers.docker_runner import DockerRunner, Mount, RunnerSettings, TaskOutcome, TaskRun
 
 pytestmark = pytest.mark.docker
@@ -20,6 +20,7 @@ SETTINGS = RunnerSettings(
     pids_limit=64,
     shm_max_bytes=16 * 2**20,
     tmpfs_bytes=8 * 2**20,
+    registries=LOCAL_IMAGES,
 )
 
 

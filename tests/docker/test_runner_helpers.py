@@ -58,13 +58,13 @@ def test_pick_digest_prefers_the_references_repository_then_the_image_id():
     assert pick_digest("team/app:1.0", [], "sha256:id") == "sha256:id"
 
 
-def test_pull_failures_are_explained_in_plain_words():
+def test_pull_failures_are_explained_in_plain_words_never_in_the_servers_own():
     reason = 'Get "https://registry-1.docker.io/v2/": dial tcp: lookup x: no such host'
-    assert explain_pull_failure(reason).startswith("the registry could not be reached")
-    assert reason in explain_pull_failure(reason)
+    assert explain_pull_failure(reason) == "the registry could not be reached from this worker"
     denied = "pull access denied for x, repository does not exist or may require 'docker login'"
     assert "refused access" in explain_pull_failure(denied)
-    assert explain_pull_failure("odd") == "the registry said: odd"
+    banner = "SSH-2.0-OpenSSH_9.2p1 Debian-2"
+    assert "SSH" not in explain_pull_failure(banner)  # what a server says is never shown
 
 
 def test_root_runs_containers_as_nobody_others_as_themselves():

@@ -21,6 +21,7 @@ def worker_env(config: dict) -> dict[str, str]:
         REDIS_URL=config["REDIS_URL"],
         WORK_DIR=config["WORK_DIR"],
         FETCH_ALLOWED_HOSTS=config.get("FETCH_ALLOWED_HOSTS", ""),
+        ALLOWED_REGISTRIES=config.get("ALLOWED_REGISTRIES", "docker.io"),
         PYTHONUNBUFFERED="1",
         COOKIES_SECURE="0",  # servers started for tests speak plain HTTP
     )
