@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import shutil
 import socket
 from pathlib import Path
 from typing import Any
@@ -54,6 +53,7 @@ def run_compatibility_test(run_id: int) -> str:
     from workers.docker_runner import DockerRunner
     from workers.errors import PlatformError, RunCanceled, StepFailed
     from workers.fetch import DownloadCache
+    from workers.outputs import remove_tree
     from workers.pipeline import run_pipeline
     from workers.reporting import Reporter
     from workers.run_spec import PipelineSettings, spec_from_run
@@ -119,7 +119,8 @@ def run_compatibility_test(run_id: int) -> str:
                 log.warning("run %s: could not remove its containers", run_id, exc_info=True)
             runner.close()
             if not app.config.get("KEEP_WORK_DIRS"):
-                shutil.rmtree(ws.root, ignore_errors=True)
+                if not remove_tree(ws.root):
+                    log.warning("run %s: its folder %s could not be removed", run_id, ws.root)
                 Path(report.log_path).unlink(missing_ok=True)
         runs.finish_run(run_id, status, log_text=log_text, **fields)
         return status.value
