@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from rq import get_current_job
+from rq.timeouts import JobTimeoutException
 
 from workers.context import app_context
 
@@ -101,6 +102,16 @@ def run_compatibility_test(run_id: int) -> str:
                 "failure_cause": error.cause,
                 "failure_summary": error.message,
             }
+        except JobTimeoutException:
+            log.warning("run %s: over its job time limit", run_id)
+            status = RunStatus.ERROR
+            fields = {
+                **_evidence(evidence),
+                "failure_cause": "job_time_limit",
+                "failure_summary": "This test went over the time limit of its whole job "
+                f"({_job_limit()}) and was stopped: downloads, unpacking or hashing were "
+                "slower than this worker allows for. Try again later, or ask an administrator.",
+            }
         except Exception:
             log.exception("run %s: internal error", run_id)
             status = RunStatus.ERROR
@@ -124,6 +135,12 @@ def run_compatibility_test(run_id: int) -> str:
                 Path(report.log_path).unlink(missing_ok=True)
         runs.finish_run(run_id, status, log_text=log_text, **fields)
         return status.value
+
+
+def _job_limit() -> str:
+    job = get_current_job()
+    minutes = round((job.timeout or 0) / 60) if job else 0
+    return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{minutes} min"
 
 
 def _evidence(evidence: dict[str, Any]) -> dict[str, Any]:
