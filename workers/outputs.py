@@ -110,18 +110,19 @@ class _Budget:
     def size(self, relative: str, size: int) -> None:
         self.bytes += size
         if self.bytes > self.limits.max_bytes:
+            most = human_size(self.limits.max_bytes)
             raise StepFailed(
-                f"{self.what}: {relative} takes the output over {_size(self.limits.max_bytes)}, "
-                "the most this worker accepts (sizes count as the files declare them, "
-                "sparse or not).",
+                f"{self.what}: {relative} takes the output over {most}, the most this worker "
+                "accepts (sizes count as the files declare them, sparse or not).",
                 "output_too_large",
             )
 
 
-def _size(count: int) -> str:
+def human_size(count: int) -> str:
+    """Say a byte count the short way: 16 MiB, 1.5 GiB, 200 bytes."""
     for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
         if count >= scale:
-            return f"{count / scale:g} {unit}"
+            return f"{count / scale:.4g} {unit}"
     return f"{count} bytes"
 
 
@@ -244,8 +245,8 @@ def read_output_file(path: Path, what: str, max_bytes: int) -> bytes:
         _regular(what, path.name, st)
         if st.st_size > max_bytes:
             raise StepFailed(
-                f"{what}: {path.name} is {_size(st.st_size)}, more than the "
-                f"{_size(max_bytes)} this worker reads.",
+                f"{what}: {path.name} is {human_size(st.st_size)}, more than the "
+                f"{human_size(max_bytes)} this worker reads.",
                 "output_too_large",
             )
         chunks = []
@@ -258,7 +259,7 @@ def read_output_file(path: Path, what: str, max_bytes: int) -> bytes:
     data = b"".join(chunks)
     if len(data) > max_bytes:
         raise StepFailed(
-            f"{what}: {path.name} is more than the {_size(max_bytes)} this worker reads.",
+            f"{what}: {path.name} is more than the {human_size(max_bytes)} this worker reads.",
             "output_too_large",
         )
     return data
@@ -278,8 +279,8 @@ def check_output_file(path: Path, what: str, max_bytes: int) -> None:
     _regular(what, path.name, st)
     if st.st_size > max_bytes:
         raise StepFailed(
-            f"{what}: {path.name} is {_size(st.st_size)}, more than the "
-            f"{_size(max_bytes)} this worker accepts.",
+            f"{what}: {path.name} is {human_size(st.st_size)}, more than the "
+            f"{human_size(max_bytes)} this worker accepts.",
             "output_too_large",
         )
 

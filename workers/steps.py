@@ -4,6 +4,7 @@ becomes a pass or a plain-words failure, and what its outputs must contain. No F
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,12 +18,14 @@ from workers.outputs import (
     check_output,
     copy_output,
     hash_output,
+    human_size,
     read_output_file,
 )
 from workers.yamlsafe import YamlError, load_mapping
 
 ROLE_LABELS = {"data_preparator": "data preparator", "model": "model", "evaluator": "evaluator"}
 MAX_OUTPUT_YAML_BYTES = 16 << 20
+MAX_STORED_VALUES_BYTES = 32 << 20  # results or statistics as JSON in the database
 
 
 @dataclass(frozen=True)
@@ -227,7 +230,17 @@ def read_yaml_output(path: Path, what: str, task_name: str, slot: str) -> dict[s
         raise StepFailed(f"{who} wrote {what} that cannot be read: {error}", "bad_output") from None
     if not data:
         raise StepFailed(f"{who} wrote an empty {what} mapping.", "no_output")
-    return readable_numbers(data)
+    data = readable_numbers(data)
+    # JSON can weigh more than the YAML it came from (quotes, escaped non-ASCII characters);
+    # this bounds what the database holds for each of the run, benchmark and join request.
+    stored = len(json.dumps(data))
+    if stored > MAX_STORED_VALUES_BYTES:
+        raise StepFailed(
+            f"{who} wrote {what} that would take {human_size(stored)} once stored, more "
+            f"than the {human_size(MAX_STORED_VALUES_BYTES)} Benchgate keeps.",
+            "output_too_large",
+        )
+    return data
 
 
 def readable_numbers(value: Any) -> Any:

@@ -203,3 +203,16 @@ def test_sha256_file_refuses_a_symlink(tmp_path: Path, secret: Path):
     (tmp_path / "entry").symlink_to(secret)
     with pytest.raises(OSError):
         sha256_file(tmp_path / "entry")
+
+
+def test_results_that_would_weigh_too_much_once_stored_are_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setattr("workers.steps.MAX_STORED_VALUES_BYTES", 1000)
+    path = tmp_path / "results.yaml"
+    path.write_text("".join(f"k{i}: é\n" for i in range(200)))  # 1.4 KB of YAML, 3.4 KiB of JSON
+    too_much = r"would take [\d.]+ KiB once stored, more than the 1000 bytes"
+    with pytest.raises(StepFailed, match=too_much):
+        read_yaml_output(path, "results", "evaluate", "evaluator")
+    path.write_text("".join(f"k{i}: 1\n" for i in range(50)))
+    assert len(read_yaml_output(path, "results", "evaluate", "evaluator")) == 50
