@@ -7,7 +7,8 @@ class StepFailed(Exception):
     """A step failed for a reason the submitter can act on; the message says what and why.
 
     `cause` is a short code stored with the run (hash_mismatch, bad_archive, image_unavailable,
-    exit_code, out_of_memory, time_limit, no_output, bad_output, bad_config, download, canceled).
+    exit_code, out_of_memory, time_limit, no_output, bad_output, output_too_large, bad_config,
+    download, canceled).
     """
 
     def __init__(
