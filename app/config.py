@@ -82,6 +82,15 @@ class Config:
     # A pooled connection idle this long is checked before use (0: before every use).
     DB_PING_AFTER_SECONDS = 5.0
 
+    # What the worker reads of container outputs (each output folder on its own), and the
+    # job time limit: 5 container tasks, plus moving every byte the limits allow at the
+    # slowest expected speed, plus a margin (app.services.run_limits.job_timeout_seconds).
+    MAX_OUTPUT_BYTES = 50 * GIB
+    MAX_OUTPUT_ENTRIES = 100_000
+    MAX_OUTPUT_DEPTH = 32
+    JOB_MIN_BYTES_PER_SECOND = 20 * MIB
+    JOB_MARGIN_SECONDS = 900
+
     @classmethod
     def as_dict(cls, environ: dict[str, str] | None = None) -> dict[str, Any]:
         """Return every setting, with environment values converted to each default's type."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Protocol
@@ -143,12 +144,15 @@ def prepare_mounts(mounts: Iterable[HostMount], user: str) -> None:
     """Check inputs exist; create outputs and hand them to the container's user.
 
     A file output must exist as a file before the container starts, or Docker creates a
-    directory in its place.
+    directory in its place. Nothing here follows a symbolic link: the paths are the worker's
+    own, but what an earlier task left below them is not.
     """
     uid, gid = parse_user(user)
     for mount in mounts:
         path = mount.host_path
         kind = "file" if mount.is_file else "folder"
+        if path.is_symlink():
+            raise FileExistsError(f"{kind} for {mount.container_path} is a symbolic link")
         if mount.read_only:
             if not (path.is_file() if mount.is_file else path.is_dir()):
                 raise FileNotFoundError(f"input {kind} for {mount.container_path} is missing")
@@ -165,14 +169,45 @@ def prepare_mounts(mounts: Iterable[HostMount], user: str) -> None:
             _chown_tree(path, uid, gid)
 
 
+_CHOWN_MAX_DEPTH = 64
+_NOFOLLOW_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
 def _chown_tree(path: Path, uid: int, gid: int) -> None:
-    """Chown a path and, for a folder, everything below it, never following symlinks."""
-    os.chown(path, uid, gid, follow_symlinks=False)
-    if path.is_symlink() or not path.is_dir():
+    """Chown a path and, for a folder, everything below it, never through a link.
+
+    Folders are opened relative to their parent's descriptor with O_NOFOLLOW, so a folder
+    swapped for a link cannot lead the walk out of the tree; links are left alone, and so is a
+    file with several hard links (one of its other names may be a host file outside the tree).
+    """
+    st = os.lstat(path)
+    if stat.S_ISLNK(st.st_mode) or (not stat.S_ISDIR(st.st_mode) and st.st_nlink > 1):
         return
-    for root, dirs, files in os.walk(path):
-        for name in dirs + files:
-            os.chown(os.path.join(root, name), uid, gid, follow_symlinks=False)
+    os.chown(path, uid, gid, follow_symlinks=False)
+    if stat.S_ISDIR(st.st_mode):
+        fd = os.open(path, _NOFOLLOW_DIR)
+        try:
+            _chown_below(fd, uid, gid)
+        finally:
+            os.close(fd)
+
+
+def _chown_below(dir_fd: int, uid: int, gid: int, depth: int = 1) -> None:
+    if depth > _CHOWN_MAX_DEPTH:
+        raise OSError(f"an output folder is nested more than {_CHOWN_MAX_DEPTH} folders deep")
+    with os.scandir(dir_fd) as listing:
+        names = [entry.name for entry in listing]
+    for name in names:
+        st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+        if stat.S_ISLNK(st.st_mode) or (not stat.S_ISDIR(st.st_mode) and st.st_nlink > 1):
+            continue
+        os.chown(name, uid, gid, dir_fd=dir_fd, follow_symlinks=False)
+        if stat.S_ISDIR(st.st_mode):
+            child = os.open(name, _NOFOLLOW_DIR, dir_fd=dir_fd)
+            try:
+                _chown_below(child, uid, gid, depth + 1)
+            finally:
+                os.close(child)
 
 
 def plain_reason(exc: BaseException) -> str:

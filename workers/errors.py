@@ -8,7 +8,7 @@ class StepFailed(Exception):
 
     `cause` is a short code stored with the run (hash_mismatch, bad_archive, image_unavailable,
     image_refused, digest_mismatch, not_started, exit_code, out_of_memory, time_limit,
-    no_output, bad_output, bad_config, download, canceled).
+    no_output, bad_output, output_too_large, bad_config, download, canceled).
     """
 
     def __init__(

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
+import stat
 import tempfile
 import time
 from collections.abc import Iterator
@@ -243,11 +245,19 @@ def probe(url: str, *, policy: FetchPolicy, max_bytes: int | None = None) -> Non
 
 
 def sha256_file(path: Path) -> str:
-    """Return the lower-case hex SHA-256 of a file, read in chunks."""
+    """Return the lower-case hex SHA-256 of a regular file, read in chunks, never via a link.
+
+    Raises:
+        OSError: the path is a symbolic link (ELOOP) or not a regular file.
+    """
     digest = hashlib.sha256()
     buffer = bytearray(CHUNK_SIZE)
     view = memoryview(buffer)
-    with open(path, "rb", buffering=0) as source:
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OSError(errno.EINVAL, "not a regular file", str(path))
+    with open(fd, "rb", buffering=0) as source:
         while count := source.readinto(buffer):
             digest.update(view[:count])
     return digest.hexdigest()
@@ -306,11 +316,13 @@ class DownloadCache:
     def _verified_entry(self, sha256: str, max_bytes: int) -> Path | None:
         path = self.path_for(sha256)
         try:
-            if path.stat().st_size > max_bytes:
+            if path.lstat().st_size > max_bytes:
                 raise _too_large(max_bytes)
             actual = sha256_file(path)
         except FileNotFoundError:
             return None
+        except OSError:  # a link or special file in the cache: never read, dropped below
+            actual = ""
         if actual == sha256:
             return path
         # A damaged entry must never be used; dropping it lets the caller fetch it again.

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
-import shutil
 import socket
 from pathlib import Path
 from typing import Any
 
 from rq import get_current_job
+from rq.timeouts import JobTimeoutException
 
 from workers.context import app_context
 
@@ -54,6 +54,7 @@ def run_compatibility_test(run_id: int) -> str:
     from workers.docker_runner import DockerRunner, DockerUnavailable, EngineError
     from workers.errors import PlatformError, RunCanceled, StepFailed
     from workers.fetch import DownloadCache
+    from workers.outputs import remove_tree
     from workers.pipeline import run_pipeline
     from workers.reporting import Reporter
     from workers.run_spec import PipelineSettings, spec_from_run
@@ -103,6 +104,16 @@ def run_compatibility_test(run_id: int) -> str:
             log.warning("run %s: a Docker failure reached the job: %s", run_id, error)
             cause = getattr(error, "cause", "docker_unreachable")
             status, fields = RunStatus.ERROR, _platform_failure(cause, str(error), evidence)
+        except JobTimeoutException:
+            log.warning("run %s: over its job time limit", run_id)
+            status = RunStatus.ERROR
+            fields = _platform_failure(
+                "job_time_limit",
+                "This test went over the time limit of its whole job "
+                f"({_job_limit()}) and was stopped: downloads, unpacking or hashing were "
+                "slower than this worker allows for. Try again later, or ask an administrator.",
+                evidence,
+            )
         except Exception:
             log.exception("run %s: internal error", run_id)
             status = RunStatus.ERROR
@@ -121,10 +132,17 @@ def run_compatibility_test(run_id: int) -> str:
                 log.warning("run %s: could not remove its containers", run_id, exc_info=True)
             runner.close()
             if not app.config.get("KEEP_WORK_DIRS"):
-                shutil.rmtree(ws.root, ignore_errors=True)
+                if not remove_tree(ws.root):
+                    log.warning("run %s: its folder %s could not be removed", run_id, ws.root)
                 Path(report.log_path).unlink(missing_ok=True)
         runs.finish_run(run_id, status, log_text=log_text, **fields)
         return status.value
+
+
+def _job_limit() -> str:
+    job = get_current_job()
+    minutes = round((job.timeout or 0) / 60) if job else 0
+    return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{minutes} min"
 
 
 def _evidence(evidence: dict[str, Any]) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from app.services.run_labels import RUN_LABEL, TASK_LABEL
@@ -14,9 +15,10 @@ from workers.docker_runner import (
     ImageUnavailable,
     TaskNotStarted,
 )
-from workers.errors import PlatformError, StepFailed
+from workers.errors import PlatformError, RunCanceled, StepFailed
 from workers.fetch import DownloadCache
 from workers.inputs import FetchedInputs, fetch_all
+from workers.outputs import OutputLimits, check_output, check_output_file
 from workers.reporting import Reporter
 from workers.run_spec import PipelineSettings, RunSpec
 from workers.steps import (
@@ -63,12 +65,21 @@ def run_pipeline(
         inputs = fetch_all(spec, ws, settings, runner, cache, report.line, hashes, digests)
         tasks.inputs = inputs
         if inputs.demo.metadata_path is not None:
-            copy_tree_into(inputs.demo.metadata_path, ws.metadata)
+            limits = tasks.limits("copying the demo metadata")
+            copy_tree_into(inputs.demo.metadata_path, ws.metadata, "demo metadata", limits)
 
     with report.step("prepare"):
         tasks.run("data_preparator", "prepare")
-        require_folder_output(ws.prepared_data, "prepared data", "prepare", "data_preparator")
-        uid = prepared_data_uid([ws.prepared_data, ws.prepared_labels])
+        report.line("benchgate: checking and hashing the prepared data")
+        limits = tasks.limits("checking and hashing the prepared data")
+        require_folder_output(
+            ws.prepared_data, "prepared data", "prepare", "data_preparator", limits
+        )
+        _check_if_present(ws.metadata, "prepared metadata", limits)
+        if ws.report_file.exists():
+            check_output_file(ws.report_file, "report file", settings.max_output_bytes)
+        folders = {"prepared data": ws.prepared_data, "prepared labels": ws.prepared_labels}
+        uid = prepared_data_uid({w: p for w, p in folders.items() if p.exists()}, limits)
         evidence_so_far["prepared_data_uid"] = uid
         report.line(f"benchgate: prepared-data identity {uid}")
 
@@ -84,11 +95,14 @@ def run_pipeline(
 
     with report.step("infer"):
         tasks.run("model", "infer", requires="output_path")
-        require_folder_output(ws.predictions, "predictions", "infer", "model")
+        limits = tasks.limits("checking the predictions")
+        require_folder_output(ws.predictions, "predictions", "infer", "model", limits)
 
     with report.step("evaluate"):
         tasks.run("evaluator", "evaluate", requires="output_path")
         results = read_yaml_output(ws.results_file, "results", "evaluate", "evaluator")
+        limits = tasks.limits("checking the evaluator's local outputs")
+        _check_if_present(ws.evaluator_outputs, "evaluator local outputs", limits)
 
     return Evidence(
         results=results,
@@ -97,6 +111,11 @@ def run_pipeline(
         hashes=inputs.hashes,
         digests=inputs.digests,
     )
+
+
+def _check_if_present(folder: Path, what: str, limits: OutputLimits) -> None:
+    if folder.exists():
+        check_output(folder, what, limits)
 
 
 class _Tasks:
@@ -116,6 +135,20 @@ class _Tasks:
         self.ws = ws
         self.settings = settings
         self.inputs: FetchedInputs | None = None
+
+    def limits(self, doing: str) -> OutputLimits:
+        """The limits on reading outputs, with a cancel check that names what was under way."""
+
+        def cancel_check() -> None:
+            if self.report.cancel_requested():  # throttled: cheap enough for every file
+                raise RunCanceled(f"The run was canceled while Benchgate was {doing}.")
+
+        return OutputLimits(
+            max_bytes=self.settings.max_output_bytes,
+            max_entries=self.settings.max_output_entries,
+            max_depth=self.settings.max_output_depth,
+            cancel_check=cancel_check,
+        )
 
     def run(self, slot: str, task_name: str, requires: str | None = None) -> None:
         self.report.check_canceled()

@@ -53,6 +53,9 @@ class PipelineSettings:
     max_demo_bytes: int = 10 << 30
     max_archive_members: int = 100_000
     max_unpacked_bytes: int = 50 << 30
+    max_output_bytes: int = 50 << 30  # per output folder or file the worker checks or hashes
+    max_output_entries: int = 100_000
+    max_output_depth: int = 32
     labels: dict[str, str] = field(default_factory=dict)  # on every container of the run
 
     @classmethod
@@ -86,6 +89,9 @@ class PipelineSettings:
             max_demo_bytes=int(config["MAX_DEMO_BYTES"]),
             max_archive_members=int(config["MAX_ARCHIVE_MEMBERS"]),
             max_unpacked_bytes=int(config["MAX_UNPACKED_BYTES"]),
+            max_output_bytes=int(config["MAX_OUTPUT_BYTES"]),
+            max_output_entries=int(config["MAX_OUTPUT_ENTRIES"]),
+            max_output_depth=int(config["MAX_OUTPUT_DEPTH"]),
             labels={SITE_LABEL: site_id(config)},
         )
 

@@ -4,9 +4,8 @@ becomes a pass or a plain-words failure, and what its outputs must contain. No F
 from __future__ import annotations
 
 import hashlib
+import json
 import math
-import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,11 +13,19 @@ from typing import Any
 from workers.container_config import ContainerConfig, TaskSpec
 from workers.docker_tasks import Mount, TaskOutcome, TaskRun
 from workers.errors import RunCanceled, StepFailed
-from workers.fetch import sha256_file
+from workers.outputs import (
+    OutputLimits,
+    check_output,
+    copy_output,
+    hash_output,
+    human_size,
+    read_output_file,
+)
 from workers.yamlsafe import YamlError, load_mapping
 
 ROLE_LABELS = {"data_preparator": "data preparator", "model": "model", "evaluator": "evaluator"}
 MAX_OUTPUT_YAML_BYTES = 16 << 20
+MAX_STORED_VALUES_BYTES = 32 << 20  # results or statistics as JSON in the database
 
 
 @dataclass(frozen=True)
@@ -201,9 +208,11 @@ def _duration(seconds: float) -> str:
     return f"{seconds:g} s"
 
 
-def require_folder_output(folder: Path, what: str, task_name: str, slot: str) -> None:
-    """Fail the step when a task left an output folder empty."""
-    if not folder.is_dir() or not any(folder.iterdir()):
+def require_folder_output(
+    folder: Path, what: str, task_name: str, slot: str, limits: OutputLimits
+) -> None:
+    """Check a task's output folder (regular files and folders only); fail if it holds no file."""
+    if check_output(folder, what, limits) == 0:
         raise StepFailed(
             f"The {ROLE_LABELS[slot]}'s {task_name} task wrote no {what}.", "no_output"
         )
@@ -212,17 +221,26 @@ def require_folder_output(folder: Path, what: str, task_name: str, slot: str) ->
 def read_yaml_output(path: Path, what: str, task_name: str, slot: str) -> dict[str, Any]:
     """Read a task's YAML output file, which must be a non-empty mapping."""
     who = f"The {ROLE_LABELS[slot]}'s {task_name} task"
-    if not path.is_file() or path.stat().st_size == 0:
+    content = read_output_file(path, what, MAX_OUTPUT_YAML_BYTES)
+    if not content:
         raise StepFailed(f"{who} wrote no {what} (its output file is empty).", "no_output")
     try:
-        data = load_mapping(
-            path.read_bytes(), what=f"the {what} file", max_bytes=MAX_OUTPUT_YAML_BYTES
-        )
+        data = load_mapping(content, what=f"the {what} file", max_bytes=MAX_OUTPUT_YAML_BYTES)
     except YamlError as error:
         raise StepFailed(f"{who} wrote {what} that cannot be read: {error}", "bad_output") from None
     if not data:
         raise StepFailed(f"{who} wrote an empty {what} mapping.", "no_output")
-    return readable_numbers(data)
+    data = readable_numbers(data)
+    # JSON can weigh more than the YAML it came from (quotes, escaped non-ASCII characters);
+    # this bounds what the database holds for each of the run, benchmark and join request.
+    stored = len(json.dumps(data))
+    if stored > MAX_STORED_VALUES_BYTES:
+        raise StepFailed(
+            f"{who} wrote {what} that would take {human_size(stored)} once stored, more "
+            f"than the {human_size(MAX_STORED_VALUES_BYTES)} Benchgate keeps.",
+            "output_too_large",
+        )
+    return data
 
 
 def readable_numbers(value: Any) -> Any:
@@ -238,19 +256,20 @@ def readable_numbers(value: Any) -> Any:
     return str(value)  # dates and other YAML scalars
 
 
-def prepared_data_uid(folders: list[Path]) -> str:
-    """SHA-256 over the sorted hex SHA-256s of every file under the folders (MedPerf's rule)."""
+def prepared_data_uid(folders: dict[str, Path], limits: OutputLimits) -> str:
+    """SHA-256 over the sorted hex SHA-256s of every file under the folders (MedPerf's rule).
+
+    `folders` maps the words naming each folder in a failure ("prepared data") to its path.
+    """
     hashes = []
-    for folder in folders:
-        for dirpath, _dirs, files in os.walk(folder):
-            hashes.extend(sha256_file(Path(dirpath) / name) for name in files)
+    for what, folder in folders.items():
+        hashes.extend(hash_output(folder, what, limits))
     digest = hashlib.sha256()
     for value in sorted(hashes):
         digest.update(value.encode("ascii"))
     return digest.hexdigest()
 
 
-def copy_tree_into(source: Path, target: Path) -> None:
-    """Copy a folder's content into another (used to seed prepared metadata)."""
-    target.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(source, target, dirs_exist_ok=True, symlinks=False)
+def copy_tree_into(source: Path, target: Path, what: str, limits: OutputLimits) -> None:
+    """Copy a folder's regular files into another (used to seed prepared metadata)."""
+    copy_output(source, target, what, limits)

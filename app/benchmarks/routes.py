@@ -9,6 +9,7 @@ from app.form_errors import show_errors
 from app.joins.panel import benchmark_panel
 from app.models import Benchmark
 from app.models.enums import InvalidTransition
+from app.runs.values import values_download
 from app.services.audit import events_of
 from app.services.benchmark_checks import BenchmarkError, find_problems
 from app.services.benchmarks import (
@@ -129,6 +130,15 @@ def detail(benchmark_id: int):
         can_edit=can_edit(head, current_user),
         can_retest=can_retest(head, current_user),
     )
+
+
+@bp.route("/<int:benchmark_id>/results.json")
+@login_required
+def results_download(benchmark_id: int):
+    benchmark = _visible_or_404(benchmark_id)
+    if benchmark.results is None:
+        abort(404)
+    return values_download(benchmark.results, f"benchgate-benchmark-{benchmark.id}-results.json")
 
 
 @bp.route("/<int:benchmark_id>/edit", methods=["GET", "POST"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.joins.display import side_by_side
 from app.joins.forms import JoinPolicyForm
 from app.models import Benchmark, BenchmarkStatus, User
 from app.services import join_requests as joins
@@ -22,7 +23,7 @@ def benchmark_panel(benchmark: Benchmark, user: User) -> dict[str, Any]:
         "manage": manage,
         "mine": joins.asked_by_to(user, benchmark),
         "requests": joins.requests_for(benchmark) if manage else [],
-        "side_by_side": joins.side_by_side,
+        "side_by_side": side_by_side,
         "can_decide": lambda request: joins.can_decide(request, user),
         "policy_form": None,
     }

@@ -6,6 +6,7 @@ from flask_login import current_user, login_required
 from app.extensions import db
 from app.form_errors import show_errors
 from app.joins import bp
+from app.joins.display import side_by_side
 from app.joins.forms import AskToJoinForm, JoinDecisionForm, JoinPolicyForm
 from app.models import Benchmark, BenchmarkStatus, Container, JoinRequest
 from app.models.enums import InvalidTransition
@@ -18,7 +19,6 @@ from app.services.join_requests import (
     can_decide,
     can_manage,
     decide_join_request,
-    side_by_side,
 )
 
 
@@ -111,7 +111,7 @@ def decide(request_id: int):
         benchmark=benchmark,
         join_request=join_request,
         form=form,
-        rows=side_by_side(benchmark.results, join_request.results),
+        comparison=side_by_side(benchmark.results, join_request.results),
         can_decide=can_decide(join_request, current_user),
     )
 

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("runs", __name__, url_prefix="/runs")
 
-from app.runs import display, routes  # noqa: E402,F401
+from app.runs import display, routes, values  # noqa: E402,F401

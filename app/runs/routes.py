@@ -21,6 +21,7 @@ from app.runs.stream import (
     stream_client,
     stream_exists,
 )
+from app.runs.values import values_download as download_values
 from app.services.listings import runs_page
 from app.services.page_cache import Rendered, kept_html
 from app.services.paging import requested_page
@@ -190,6 +191,16 @@ def events(run_id: int):
     response.headers["Cache-Control"] = "no-cache"
     response.headers["X-Accel-Buffering"] = "no"  # nginx would otherwise hold events back
     return response
+
+
+@bp.route("/<int:run_id>/<any(results, statistics):which>.json")
+@login_required
+def values_download(run_id: int, which: str):
+    run = _visible_run_or_404(run_id)
+    values = run.results if which == "results" else run.statistics
+    if values is None:
+        abort(404)
+    return download_values(values, f"benchgate-run-{run.id}-{which}.json")
 
 
 @bp.route("/<int:run_id>/log.txt")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import cache
-from typing import Any
 
 from sqlalchemy import Row, Select, bindparam, select
 from sqlalchemy.exc import IntegrityError
@@ -118,26 +117,6 @@ def asked_by_query(user: User, benchmark: Benchmark | None = None) -> Select:
     if benchmark is not None:
         query = query.where(JoinRequest.benchmark_id == benchmark.id)
     return query.order_by(JoinRequest.created_at.desc(), JoinRequest.id.desc())
-
-
-def side_by_side(
-    reference: Mapping[str, Any] | None, candidate: Mapping[str, Any] | None
-) -> list[tuple[str, Any, Any]]:
-    """Pair each metric of the reference model's results with the same one of a candidate."""
-    ref, cand = _flat(reference or {}), _flat(candidate or {})
-    keys = list(ref) + [key for key in cand if key not in ref]
-    return [(key, ref.get(key), cand.get(key)) for key in keys]
-
-
-def _flat(values: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    flat: dict[str, Any] = {}
-    for key, value in values.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, Mapping):
-            flat.update(_flat(value, name + "."))
-        else:
-            flat[name] = value
-    return flat
 
 
 # What a model owner does.

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from flask import current_app
 from redis.exceptions import RedisError
 from rq.job import Job
 from sqlalchemy import select
@@ -26,6 +27,7 @@ from app.models.run import SLOTS
 from app.services.identity import unverified_problem
 from app.services.queue import enqueue, get_queue, redis_client
 from app.services.run_events import cancel_key, publish
+from app.services.run_limits import job_timeout_seconds
 from app.services.run_rules import RunRequestError, check_slots, rerun_users
 
 log = logging.getLogger(__name__)
@@ -121,7 +123,8 @@ def _id(container: Container | None) -> int | None:
 def dispatch(run: Run) -> bool:
     """Queue the run's job (after its commit); return False when Redis cannot be reached."""
     try:
-        enqueue(JOB_FUNCTION, run.id, job_id=job_id(run.id))
+        timeout = job_timeout_seconds(current_app.config)
+        enqueue(JOB_FUNCTION, run.id, job_id=job_id(run.id), timeout=timeout)
         publish(redis_client(), run.id, "status", {"status": run.status.value})
     except RedisError as error:
         log.warning("run %s stays queued until Redis answers: %s", run.id, error)
