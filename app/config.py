@@ -68,6 +68,14 @@ class Config:
     # A pooled connection idle this long is checked before use (0: before every use).
     DB_PING_AFTER_SECONDS = 5.0
 
+    # Web tier protections (app.security, app.runs.stream_slots)
+    MAX_CONTENT_LENGTH = 1 * MIB  # the largest request body; the longest form sends ~200 KiB
+    # Open live logs (each holds a web thread) allowed per member and in all, per web process;
+    # 0 in all: half of WEB_THREADS, the threads gunicorn is started with.
+    SSE_MAX_PER_MEMBER = 4
+    SSE_MAX_PER_PROCESS = 0
+    WEB_THREADS = 32
+
     @classmethod
     def as_dict(cls, environ: dict[str, str] | None = None) -> dict[str, Any]:
         """Return every setting, with environment values converted to each default's type."""

@@ -13,6 +13,7 @@ from app.models.run import SLOTS
 from app.runs import bp
 from app.runs.display import STEP_HELP, last_lines
 from app.runs.forms import SLOT_NAMES, WorkflowTestForm
+from app.runs.stream_slots import RETRY_AFTER_SECONDS, stream_slots
 from app.runs.stream import (
     DEFAULT_BLOCK_MS,
     log_lines,
@@ -153,6 +154,15 @@ def events(run_id: int):
     finished = (run.status.value, run.failure_summary or "") if run.is_finished else None
     after = start_after(request.headers.get("Last-Event-ID"), request.args.get("last_id"))
     app = current_app._get_current_object()
+    # Each open stream holds a thread: past the caps, the page falls back to reloading.
+    slot = stream_slots(app).take(current_user.id)
+    if slot is None:
+        return Response(
+            "Too many live logs are open; this page reloads instead.\n",
+            status=429,
+            mimetype="text/plain",
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
     # A stream may stay open for an hour: it must not hold a database connection meanwhile.
     db.session.remove()
 
@@ -168,16 +178,24 @@ def events(run_id: int):
             return None
         return RunStatus(row[0]).value, row[1] or ""
 
-    body = run_events(
-        stream_client(app),
-        run_id,
-        after=after,
-        finished=finished,
-        lookup_status=lookup_status,
-        block_ms=int(app.config.get("SSE_BLOCK_MS", DEFAULT_BLOCK_MS)),
-    )
-    response = Response(body, mimetype="text/event-stream")
-    response.headers["Cache-Control"] = "no-cache"
+    def body():
+        try:
+            yield from run_events(
+                stream_client(app),
+                run_id,
+                after=after,
+                finished=finished,
+                lookup_status=lookup_status,
+                block_ms=int(app.config.get("SSE_BLOCK_MS", DEFAULT_BLOCK_MS)),
+            )
+        finally:
+            slot.release()
+
+    response = Response(body(), mimetype="text/event-stream")
+    # Also when the client leaves before the first event: closing an unstarted generator
+    # runs none of its code.
+    response.call_on_close(slot.release)
+    response.headers["Cache-Control"] = "no-store"
     response.headers["X-Accel-Buffering"] = "no"  # nginx would otherwise hold events back
     return response
 
