@@ -13,7 +13,6 @@ from app.models.run import SLOTS
 from app.runs import bp
 from app.runs.display import STEP_HELP, last_lines
 from app.runs.forms import SLOT_NAMES, WorkflowTestForm
-from app.runs.stream_slots import RETRY_AFTER_SECONDS, stream_slots
 from app.runs.stream import (
     DEFAULT_BLOCK_MS,
     log_lines,
@@ -22,6 +21,7 @@ from app.runs.stream import (
     stream_client,
     stream_exists,
 )
+from app.runs.stream_slots import RETRY_AFTER_SECONDS, stream_slots
 from app.services.listings import runs_page
 from app.services.page_cache import Rendered, kept_html
 from app.services.paging import requested_page

@@ -7,7 +7,6 @@ from collections import Counter
 
 from flask import Flask
 
-
 RETRY_AFTER_SECONDS = 30  # a refused stream: when to try again
 
 
