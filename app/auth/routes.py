@@ -13,9 +13,25 @@ from app.services.throttle import throttle
 TOO_MANY = 429
 
 
+MAX_NEXT = 2048
+
+
 def _safe_next(target: str | None) -> str:
-    """Return the page to go back to, only if it is on this site."""
-    if target and urlsplit(target).netloc == "" and target.startswith("/") and "//" not in target:
+    """Return the page to go back to, only if it is a path on this site; else the home page.
+
+    Browsers read a backslash as a slash ("/\\evil" is "//evil", another site), and control
+    characters cannot go into a Location header.
+    """
+    if (
+        target
+        and len(target) <= MAX_NEXT
+        and target.startswith("/")
+        and "//" not in target
+        and "\\" not in target
+        and target.isprintable()
+        and not urlsplit(target).scheme
+        and not urlsplit(target).netloc
+    ):
         return target
     return url_for("main.home")
 

@@ -7,6 +7,7 @@ from functools import cache
 
 from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import with_expression
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.extensions import db
 from app.models import Notification, User, normalize_email
@@ -66,10 +67,23 @@ def register_user(email: str, display_name: str, password: str, *, is_admin: boo
     return user
 
 
+@cache
+def _dummy_hash() -> str:
+    # Hashed as a real password is, so that checking it costs the same time.
+    return generate_password_hash(secrets.token_urlsafe(16))
+
+
 def authenticate(email: str, password: str) -> User:
-    """Return the account these credentials open, or raise AccountError saying why not."""
+    """Return the account these credentials open, or raise AccountError saying why not.
+
+    A password is hashed whether or not the email has an account, so the answer takes as long
+    either way and does not tell which emails have one.
+    """
     user = find_user_by_email(email)
-    if user is None or not user.check_password(password):
+    if user is None:
+        check_password_hash(_dummy_hash(), password)
+        raise AccountError("The email or the password is wrong.")
+    if not user.check_password(password):
         raise AccountError("The email or the password is wrong.")
     if not user.active:
         raise AccountError("This account has been deactivated. Ask an administrator.")
