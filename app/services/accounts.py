@@ -11,6 +11,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.extensions import db
 from app.models import Notification, User, normalize_email
+from app.names import name_problem, normalize_name
 from app.services.audit import record_event
 from app.services.page_cache import VERSION_QUERY, remember_data_version
 
@@ -60,7 +61,12 @@ def register_user(email: str, display_name: str, password: str, *, is_admin: boo
     """Create an account; refuse an email already in use in any letter case."""
     if find_user_by_email(email) is not None:
         raise AccountError("An account with this email already exists. Sign in instead.")
-    user = User(email=normalize_email(email), display_name=display_name.strip(), is_admin=is_admin)
+    problem = name_problem(display_name)
+    if problem:
+        raise AccountError(problem)
+    user = User(
+        email=normalize_email(email), display_name=normalize_name(display_name), is_admin=is_admin
+    )
     user.set_password(password)
     db.session.add(user)
     db.session.commit()

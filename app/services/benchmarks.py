@@ -23,6 +23,7 @@ from app.models import (
     utcnow,
 )
 from app.models.enums import BENCHMARK_TRANSITIONS, EDITABLE_BENCHMARK_STATUSES, check_transition
+from app.names import name_key, normalize_name
 from app.services.audit import record_event
 from app.services.benchmark_checks import FORM, SLOT_FIELDS, BenchmarkError, check_fields
 from app.services.runs import RunRequestError, cancel_run, create_run, slot_from_container
@@ -292,8 +293,8 @@ def _slot_errors(errors: Mapping[str, list[str]]) -> dict[str, list[str]]:
 
 
 def _apply(benchmark: Benchmark, data: BenchmarkFields) -> None:
-    benchmark.name = data.name.strip()
-    benchmark.name_key = data.name.strip().lower()
+    benchmark.name = normalize_name(data.name)
+    benchmark.name_key = name_key(data.name)
     benchmark.description = data.description
     benchmark.docs_url = data.docs_url
     benchmark.demo_url = data.demo_url
