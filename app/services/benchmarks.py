@@ -12,6 +12,7 @@ from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defaultload, joinedload
 
+from app.database import record_id
 from app.extensions import db
 from app.models import (
     Benchmark,
@@ -68,10 +69,7 @@ class BenchmarkFields:
                 value = value.strip() or None
             values[item.name] = value
         for key in SLOT_FIELDS:
-            try:
-                values[key] = int(values[key]) if values[key] is not None else None
-            except (TypeError, ValueError):
-                values[key] = None
+            values[key] = record_id(values[key])
         values["name"] = values["name"] or ""
         values["description"] = values["description"] or ""
         values["demo_url"] = values["demo_url"] or ""
