@@ -25,7 +25,7 @@ def worker_env(config: dict) -> dict[str, str]:
         COOKIES_SECURE="0",  # servers started for tests speak plain HTTP
     )
     for key, value in config.items():
-        if key.startswith(("CONTAINER_", "MAX_", "IMAGE_", "KEEP_")):
+        if key.startswith(("CONTAINER_", "MAX_", "IMAGE_", "KEEP_", "SSE_")):
             env[key] = str(value)
     return env
 
