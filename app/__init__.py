@@ -32,6 +32,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_extensions(app)
     register_blueprints(app)
     register_errors(app)
+    register_security(app)
     register_commands(app)
     return app
 
@@ -113,6 +114,9 @@ def register_extensions(app: Flask) -> None:
     from app.services.throttle import init_throttle
 
     init_throttle(app)
+    from app.runs.stream_slots import init_stream_slots
+
+    init_stream_slots(app)
 
 
 def queue_names(setting: str) -> list[str]:
@@ -140,6 +144,13 @@ def register_errors(app: Flask) -> None:
     from app.errors import register
 
     register(app)
+
+
+def register_security(app: Flask) -> None:
+    """Add the security headers to every answer, the body cap's page and the NUL refusal."""
+    from app.security import init_security
+
+    init_security(app)
 
 
 def register_commands(app: Flask) -> None:

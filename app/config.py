@@ -91,6 +91,14 @@ class Config:
     JOB_MIN_BYTES_PER_SECOND = 20 * MIB
     JOB_MARGIN_SECONDS = 900
 
+    # Web tier protections (app.security, app.runs.stream_slots)
+    MAX_CONTENT_LENGTH = 1 * MIB  # the largest request body; the longest form sends ~200 KiB
+    # Open live logs (each holds a web thread) allowed per member and in all, per web process;
+    # 0 in all: half of WEB_THREADS, the threads gunicorn is started with.
+    SSE_MAX_PER_MEMBER = 4
+    SSE_MAX_PER_PROCESS = 0
+    WEB_THREADS = 32
+
     @classmethod
     def as_dict(cls, environ: dict[str, str] | None = None) -> dict[str, Any]:
         """Return every setting, with environment values converted to each default's type."""

@@ -54,6 +54,25 @@ class Base(DeclarativeBase):
     )
 
 
+MAX_ID = 2**31 - 1  # the largest value of an INTEGER column, in PostgreSQL as in SQLite
+
+
+def record_id(value: object) -> int | None:
+    """Read an id sent by a browser: ASCII digits within a column's range, else None.
+
+    int() alone takes "²"-like digits (and fails) or numbers no database column holds.
+    """
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value if 0 < value <= MAX_ID else None
+    if not isinstance(value, str):
+        return None
+    value = value.strip()
+    if not (value.isascii() and value.isdigit()) or len(value) > len(str(MAX_ID)):
+        return None
+    number = int(value)
+    return number if 0 < number <= MAX_ID else None
+
+
 def enum_type(enum_class: type, length: int = 32) -> Enum:
     """Store an enum as its string value (no native type: a new status is a code change)."""
     return Enum(

@@ -2,7 +2,7 @@
 
 from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import Forbidden
+from werkzeug.exceptions import BadRequest, Forbidden
 
 from app.extensions import db
 
@@ -16,7 +16,8 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(400)
     def bad_request(error):
-        return render_template("errors/400.html", reason=None), 400
+        reason = error.description if error.description != BadRequest.description else None
+        return render_template("errors/400.html", reason=reason), 400
 
     @app.errorhandler(403)
     def forbidden(error):

@@ -12,6 +12,7 @@ from app.models import User
 from app.services.accounts import AccountError, reset_password, set_active, set_admin
 from app.services.audit import SUBJECT_KINDS, activity_page
 from app.services.health import health_report
+from app.services.paging import requested_page
 from app.services.queue import live_workers, worker_docker_status
 from app.services.queue_checks import latest_queue_checks, request_queue_check
 
@@ -28,6 +29,7 @@ def users():
     page = db.paginate(
         select(User).order_by(User.created_at.desc(), User.id.desc()),
         per_page=50,
+        page=requested_page(),
         error_out=False,
     )
     return render_template("admin/users.html", page=page)

@@ -4,6 +4,8 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, StringField, SubmitField
 from wtforms.validators import Email, EqualTo, InputRequired, Length
 
+from app.names import normalized, plain_name
+
 MIN_PASSWORD = 10
 
 
@@ -39,7 +41,8 @@ class SignUpForm(FlaskForm):
 
     display_name = StringField(
         "Your name",
-        validators=[InputRequired("Please enter your name."), Length(max=80)],
+        filters=[normalized],
+        validators=[InputRequired("Please enter your name."), Length(max=80), plain_name],
         description="Shown to other members next to what you publish, e.g. Dr. Ana Silva.",
     )
     email = EmailField(

@@ -17,9 +17,25 @@ TOO_MANY = 429
 REMEMBER_COOKIE = "remember_token"  # Flask-Login's default name
 
 
+MAX_NEXT = 2048
+
+
 def _safe_next(target: str | None) -> str:
-    """Return the page to go back to, only if it is on this site."""
-    if target and urlsplit(target).netloc == "" and target.startswith("/") and "//" not in target:
+    """Return the page to go back to, only if it is a path on this site; else the home page.
+
+    Browsers read a backslash as a slash ("/\\evil" is "//evil", another site), and control
+    characters cannot go into a Location header.
+    """
+    if (
+        target
+        and len(target) <= MAX_NEXT
+        and target.startswith("/")
+        and "//" not in target
+        and "\\" not in target
+        and target.isprintable()
+        and not urlsplit(target).scheme
+        and not urlsplit(target).netloc
+    ):
         return target
     return url_for("main.home")
 

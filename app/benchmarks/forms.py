@@ -18,6 +18,7 @@ from wtforms.validators import InputRequired, Length
 
 from app.containers.forms import container_choices, link_validators, sha256_field, strip
 from app.models import ContainerRole, User
+from app.names import normalized, plain_name
 
 # The container fields, the role each takes, and how the form explains them.
 CONTAINER_FIELDS = {
@@ -43,10 +44,11 @@ class BenchmarkForm(FlaskForm):
 
     name = StringField(
         "Name",
-        filters=[strip],
+        filters=[normalized],
         validators=[
             InputRequired("Please give the benchmark a name."),
             Length(max=128, message="Use at most 128 characters."),
+            plain_name,
         ],
         description="How members find the benchmark. It must be unique; upper and lower case "
         "count as the same. E.g. Chest X-ray pneumonia detection 2025.",

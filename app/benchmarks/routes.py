@@ -25,6 +25,7 @@ from app.services.benchmarks import (
     submit_benchmark,
     update_benchmark,
 )
+from app.services.join_policy import without_allowlists
 from app.services.listings import benchmark_catalogue_page, owned_benchmarks_page
 from app.services.page_cache import Rendered, kept_html, kept_value
 from app.services.paging import requested_page
@@ -112,6 +113,8 @@ def detail(benchmark_id: int):
 
     def render_history() -> Rendered:
         events = events_of("benchmark", benchmark_id)
+        if not insider:
+            events = without_allowlists(events)
         return Rendered(render_template("benchmarks/_history.html", events=events))
 
     def render_joining() -> Rendered:
@@ -125,7 +128,7 @@ def detail(benchmark_id: int):
         evidence=kept_html(("evidence", benchmark_id, insider), render_evidence, viewer_id=viewer),
         # The reader's own models and requests: kept for this reader only.
         joining=kept_html(("joining", benchmark_id, viewer), render_joining, viewer_id=viewer),
-        history=kept_html(("history", benchmark_id), render_history, viewer_id=viewer),
+        history=kept_html(("history", benchmark_id, insider), render_history, viewer_id=viewer),
         owner=owner,
         can_edit=can_edit(head, current_user),
         can_retest=can_retest(head, current_user),

@@ -15,6 +15,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import URL, InputRequired, Length, Optional, Regexp, ValidationError
 
 from app.models import Container, ContainerRole, User
+from app.names import normalized, plain_name
 from app.services.containers import usable_containers
 from workers.container_config import is_valid_digest
 from workers.fetch import FetchError, check_link
@@ -90,10 +91,11 @@ class ContainerForm(FlaskForm):
 
     name = StringField(
         "Name",
-        filters=[strip],
+        filters=[normalized],
         validators=[
             InputRequired("Please give the container a name."),
             Length(max=128, message="Use at most 128 characters."),
+            plain_name,
         ],
         description="How members find the container and pick it for a benchmark. It must be "
         "unique; upper and lower case count as the same. E.g. Chest X-ray preparation 1.0.",

@@ -3,6 +3,7 @@
 from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
+from app.database import record_id
 from app.extensions import db
 from app.form_errors import show_errors
 from app.joins import bp
@@ -20,6 +21,7 @@ from app.services.join_requests import (
     can_manage,
     decide_join_request,
 )
+from app.services.paging import requested_page
 
 
 def _visible_or_404(benchmark_id: int) -> Benchmark:
@@ -54,7 +56,8 @@ def ask(benchmark_id: int):
     form = AskToJoinForm()
     if form.validate_on_submit():
         chosen = form.model_id.data
-        model = db.session.get(Container, int(chosen)) if chosen.isdigit() else None
+        model_id = record_id(chosen)
+        model = db.session.get(Container, model_id) if model_id is not None else None
         if model is None:
             form.model_id.errors.append("This model no longer exists. Choose another one.")
         else:
@@ -138,6 +141,9 @@ def policy(benchmark_id: int):
 @login_required
 def mine():
     page = db.paginate(
-        asked_by_query(current_user), per_page=current_app.config["PAGE_SIZE"], error_out=False
+        asked_by_query(current_user),
+        per_page=current_app.config["PAGE_SIZE"],
+        page=requested_page(),
+        error_out=False,
     )
     return render_template("joins/mine.html", page=page)

@@ -12,6 +12,7 @@ from app.services.notifications import (
     notifications_query,
     unread_count,
 )
+from app.services.paging import requested_page
 
 
 @bp.app_context_processor
@@ -31,6 +32,7 @@ def index():
     page = db.paginate(
         notifications_query(current_user),
         per_page=current_app.config["PAGE_SIZE"],
+        page=requested_page(),
         error_out=False,
     )
     return render_template("notifications/index.html", page=page)

@@ -20,6 +20,7 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from app.containers.forms import container_choices
+from app.database import record_id
 from app.extensions import db
 from app.models import Container, ContainerRole, User
 from app.models.run import SLOTS
@@ -177,7 +178,8 @@ class SlotForm(Form):
             return False
         if chosen in self.choices_by_id:
             return True
-        other = db.session.get(Container, int(chosen)) if chosen.isdigit() else None
+        other_id = record_id(chosen)
+        other = db.session.get(Container, other_id) if other_id is not None else None
         usable = (
             other is not None
             and other.is_valid

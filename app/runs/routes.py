@@ -21,6 +21,7 @@ from app.runs.stream import (
     stream_client,
     stream_exists,
 )
+from app.runs.stream_slots import RETRY_AFTER_SECONDS, stream_slots
 from app.runs.values import values_download as download_values
 from app.services.listings import runs_page
 from app.services.page_cache import Rendered, kept_html
@@ -156,6 +157,15 @@ def events(run_id: int):
     after = start_after(request.headers.get("Last-Event-ID"), request.args.get("last_id"))
     app = current_app._get_current_object()
     session_id = current_user.session_id
+    # Each open stream holds a thread: past the caps, the page falls back to reloading.
+    slot = stream_slots(app).take(current_user.id)
+    if slot is None:
+        return Response(
+            "Too many live logs are open; this page reloads instead.\n",
+            status=429,
+            mimetype="text/plain",
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
     # A stream may stay open for an hour: it must not hold a database connection meanwhile.
     db.session.remove()
 
@@ -178,17 +188,25 @@ def events(run_id: int):
             return None
         return RunStatus(row[0]).value, row[1] or ""
 
-    body = run_events(
-        stream_client(app),
-        run_id,
-        after=after,
-        finished=finished,
-        lookup_status=lookup_status,
-        block_ms=int(app.config.get("SSE_BLOCK_MS", DEFAULT_BLOCK_MS)),
-        still_allowed=still_allowed,
-    )
-    response = Response(body, mimetype="text/event-stream")
-    response.headers["Cache-Control"] = "no-cache"
+    def body():
+        try:
+            yield from run_events(
+                stream_client(app),
+                run_id,
+                after=after,
+                finished=finished,
+                lookup_status=lookup_status,
+                block_ms=int(app.config.get("SSE_BLOCK_MS", DEFAULT_BLOCK_MS)),
+                still_allowed=still_allowed,
+            )
+        finally:
+            slot.release()
+
+    response = Response(body(), mimetype="text/event-stream")
+    # Also when the client leaves before the first event: closing an unstarted generator
+    # runs none of its code.
+    response.call_on_close(slot.release)
+    response.headers["Cache-Control"] = "no-store"
     response.headers["X-Accel-Buffering"] = "no"  # nginx would otherwise hold events back
     return response
 

@@ -7,9 +7,11 @@ from functools import cache
 
 from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import with_expression
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.extensions import db
 from app.models import AccountSession, Notification, User, normalize_email, utcnow
+from app.names import name_problem, normalize_name
 from app.services.audit import record_event
 from app.services.page_cache import VERSION_QUERY, remember_data_version
 from app.services.sessions import end_sessions_of, hash_token, lifetime, note_seen, start_session
@@ -72,17 +74,35 @@ def register_user(email: str, display_name: str, password: str, *, is_admin: boo
     """Create an account; refuse an email already in use in any letter case."""
     if find_user_by_email(email) is not None:
         raise AccountError("An account with this email already exists. Sign in instead.")
-    user = User(email=normalize_email(email), display_name=display_name.strip(), is_admin=is_admin)
+    problem = name_problem(display_name)
+    if problem:
+        raise AccountError(problem)
+    user = User(
+        email=normalize_email(email), display_name=normalize_name(display_name), is_admin=is_admin
+    )
     user.set_password(password)
     db.session.add(user)
     db.session.commit()
     return user
 
 
+@cache
+def _dummy_hash() -> str:
+    # Hashed as a real password is, so that checking it costs the same time.
+    return generate_password_hash(secrets.token_urlsafe(16))
+
+
 def authenticate(email: str, password: str) -> User:
-    """Return the account these credentials open, or raise AccountError saying why not."""
+    """Return the account these credentials open, or raise AccountError saying why not.
+
+    A password is hashed whether or not the email has an account, so the answer takes as long
+    either way and does not tell which emails have one.
+    """
     user = find_user_by_email(email)
-    if user is None or not user.check_password(password):
+    if user is None:
+        check_password_hash(_dummy_hash(), password)
+        raise AccountError("The email or the password is wrong.")
+    if not user.check_password(password):
         raise AccountError("The email or the password is wrong.")
     if not user.active:
         raise AccountError("This account has been deactivated. Ask an administrator.")

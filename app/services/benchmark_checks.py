@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Benchmark, Container, ContainerRole, User
+from app.names import name_key, name_problem, normalize_name
 from app.services.fetching import fetch_policy
 from workers.fetch import FetchError, probe
 
@@ -79,12 +80,14 @@ def find_problems(
 
 
 def _name_problem(name: str, current: Benchmark | None) -> str | None:
-    name = name.strip()
+    name = normalize_name(name)
     if not name:
         return "Please give the benchmark a name."
     if len(name) > 128:
         return "Use at most 128 characters."
-    query = select(Benchmark).where(Benchmark.name_key == name.lower())
+    if name_problem(name):
+        return name_problem(name)
+    query = select(Benchmark).where(Benchmark.name_key == name_key(name))
     if current is not None:
         query = query.where(Benchmark.id != current.id)
     taken = db.session.scalar(query)

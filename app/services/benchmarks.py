@@ -12,6 +12,7 @@ from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defaultload, joinedload
 
+from app.database import record_id
 from app.extensions import db
 from app.models import (
     Benchmark,
@@ -23,6 +24,7 @@ from app.models import (
     utcnow,
 )
 from app.models.enums import BENCHMARK_TRANSITIONS, EDITABLE_BENCHMARK_STATUSES, check_transition
+from app.names import name_key, normalize_name
 from app.services.audit import record_event
 from app.services.benchmark_checks import FORM, SLOT_FIELDS, BenchmarkError, check_fields
 from app.services.identity import unverified_problem
@@ -68,10 +70,7 @@ class BenchmarkFields:
                 value = value.strip() or None
             values[item.name] = value
         for key in SLOT_FIELDS:
-            try:
-                values[key] = int(values[key]) if values[key] is not None else None
-            except (TypeError, ValueError):
-                values[key] = None
+            values[key] = record_id(values[key])
         values["name"] = values["name"] or ""
         values["description"] = values["description"] or ""
         values["demo_url"] = values["demo_url"] or ""
@@ -296,8 +295,8 @@ def _slot_errors(errors: Mapping[str, list[str]]) -> dict[str, list[str]]:
 
 
 def _apply(benchmark: Benchmark, data: BenchmarkFields) -> None:
-    benchmark.name = data.name.strip()
-    benchmark.name_key = data.name.strip().lower()
+    benchmark.name = normalize_name(data.name)
+    benchmark.name_key = name_key(data.name)
     benchmark.description = data.description
     benchmark.docs_url = data.docs_url
     benchmark.demo_url = data.demo_url

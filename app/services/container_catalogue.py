@@ -10,6 +10,7 @@ import yaml
 from sqlalchemy import Select, Subquery, bindparam, select
 
 from app.models import Container, ContainerRole, User
+from app.names import name_key
 from app.services.paging import LIKE_ESCAPE, Page, PagedQuery, like_pattern
 from workers.container_config import ConfigError, YamlError, parse_container_config
 
@@ -27,7 +28,7 @@ def catalogue_page(
     params = {
         "role": role,
         "owner_id": owner.id if owner is not None else None,
-        "name_pattern": like_pattern(search.lower()),
+        "name_pattern": like_pattern(name_key(search)),
     }
     query = _catalogue_query(role is not None, owner is not None, bool(search))
     return query.page(params, per_page=per_page, page=page)

@@ -54,11 +54,6 @@ class CheckedFiles:
     image_digest: str | None
 
 
-def name_key(name: str) -> str:
-    """Return the form of a container name that uniqueness is checked on."""
-    return name.strip().lower()
-
-
 def sentence(text: str) -> str:
     """Turn a lower-case message such as FetchError's into a sentence."""
     text = text.strip()

@@ -12,13 +12,13 @@ from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
 from app.models import Container, ContainerRole, ContainerState, User
+from app.names import name_key, name_problem, normalize_name
 from app.services.audit import record_event
 from app.services.container_checks import (
     CheckedFiles,
     check_files,
     fetch_same_file,
     link_problem,
-    name_key,
     sentence,
 )
 from app.services.fetching import probe_additional_files
@@ -232,11 +232,13 @@ def _require_editable(container: Container) -> None:
 def _check_everything(links: ContainerLinks, *, current: Container | None) -> CheckedFiles:
     """Check the name and every link, gathering all the problems before refusing."""
     errors: dict[str, list[str]] = {}
-    name = links.name.strip()
+    name = normalize_name(links.name)
     if not name:
         errors["name"] = ["Please give the container a name."]
     elif len(name) > 128:
         errors["name"] = ["Use at most 128 characters."]
+    elif name_problem(name):
+        errors["name"] = [name_problem(name)]
     else:
         owner_of_name = _named(name, exclude=current)
         if owner_of_name is not None:
@@ -279,7 +281,7 @@ def _exact_duplicate(files: CheckedFiles, *, exclude: Container | None) -> Conta
 
 
 def _apply(container: Container, links: ContainerLinks, files: CheckedFiles) -> None:
-    container.name = links.name.strip()
+    container.name = normalize_name(links.name)
     container.name_key = name_key(links.name)
     container.role = ContainerRole(files.role)
     container.image = files.image

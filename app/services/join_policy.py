@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+from types import SimpleNamespace
+from typing import Any
 
 from app.extensions import db
 from app.models import Benchmark, User, normalize_email
@@ -13,6 +16,10 @@ _EMAIL = re.compile(r"^[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+$")
 # One email a line, or separated by commas or semicolons: not by spaces, so that a line
 # typed with a space in it is named whole in the error.
 _SEPARATOR = re.compile(r"\s*[\n,;]\s*")
+
+
+# How a "listed emails" policy is recorded in the audit trail: "list: ana@x.org, ben@y.org".
+LISTED = ": "
 
 
 class JoinPolicyError(Exception):
@@ -51,7 +58,22 @@ def set_join_policy(benchmark: Benchmark, policy: str, allowlist: str, by: User)
         )
     benchmark.join_policy = policy
     benchmark.join_allowlist = "\n".join(dict.fromkeys(emails))  # keep order, drop repeats
-    listed = f": {', '.join(dict.fromkeys(emails))}" if policy == "list" else ""
+    listed = f"{LISTED}{', '.join(dict.fromkeys(emails))}" if policy == "list" else ""
     record_event(by, "set_join_policy", benchmark, f"{policy}{listed}")
     db.session.commit()
     return benchmark
+
+
+def without_allowlists(events: Iterable[Any]) -> list[Any]:
+    """Return audit rows with the emails of join allow-lists replaced by how many they were.
+
+    Only a benchmark's owner and administrators see who is on its list; other members read
+    "listed emails (3)".
+    """
+    shown = []
+    for event in events:
+        if event.action == "set_join_policy" and (event.reason or "").startswith("list" + LISTED):
+            count = len(event.reason[len("list" + LISTED) :].split(", "))
+            event = SimpleNamespace(**{**event._asdict(), "reason": f"listed emails ({count})"})
+        shown.append(event)
+    return shown

@@ -14,6 +14,7 @@ from functools import cache
 from sqlalchemy import ColumnElement, Select, Subquery, bindparam, select
 
 from app.models import Benchmark, BenchmarkStatus, Run, User
+from app.names import name_key
 from app.services.paging import LIKE_ESCAPE, Page, PagedQuery, like_pattern
 
 
@@ -71,7 +72,7 @@ def benchmark_catalogue_page(search: str | None, *, per_page: int) -> Page:
     """Return a page of approved benchmarks whose name contains search (any case), by name."""
     search = (search or "").strip()
     query = _catalogue_query(bool(search))
-    return query.page({"name_pattern": like_pattern(search.lower())}, per_page=per_page)
+    return query.page({"name_pattern": like_pattern(name_key(search))}, per_page=per_page)
 
 
 @cache

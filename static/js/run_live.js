@@ -6,6 +6,7 @@
   "use strict";
 
   var MAX_LINES = 2000;
+  var RELOAD_SECONDS = 15;  // when live updates are refused, the page reloads this often
   var FLUSH_MS = 100;  // at most ten page updates a second, however fast lines come
   var stored = document.getElementById("stored-log");
   if (stored) { stored.scrollTop = stored.scrollHeight; }  // the end of a log matters most
@@ -245,9 +246,14 @@
   });
   source.addEventListener("error", function () {
     connectionNote.hidden = false;
-    connectionNote.textContent = source.readyState === EventSource.CLOSED
-      ? "Live updates stopped. Refresh the page to see where the test stands."
-      : "Live updates paused; reconnecting…";
+    if (source.readyState !== EventSource.CLOSED) {
+      connectionNote.textContent = "Live updates paused; reconnecting…";
+      return;
+    }
+    // Refused (too many live logs open, answered 429) or failed for good: reload now and then.
+    connectionNote.textContent = "Live updates are not available right now, so this page " +
+      "reloads itself every " + RELOAD_SECONDS + " seconds to show where the test stands.";
+    window.setTimeout(function () { window.location.reload(); }, RELOAD_SECONDS * 1000);
   });
 
   window.setInterval(tickRunningSteps, 1000);

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +19,7 @@ from tests.support.http_server import AssetServer
 from tests.support.smtp import MailServer
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+REFUSED_LOAD = re.compile(r"Failed to load resource: the server responded with a status of 4\d\d")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 
 
@@ -77,10 +79,18 @@ def page(browser, request):
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.set_default_timeout(15_000)
+    # A Content-Security-Policy violation, a script error or a failed load shows here.
+    errors: list[str] = []
+    page.on("console", lambda message: message.type == "error" and errors.append(message.text))
+    page.console_errors = errors  # a test that provokes an error on purpose takes it out
+    page.on("pageerror", lambda error: errors.append(str(error)))
     yield page
     if getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed:
         shoot(page, f"FAILED-{request.node.name}")
     context.close()
+    # Pages answered 4xx on purpose (a refused page, a form with errors) are not errors here.
+    unexpected = [e for e in errors if not REFUSED_LOAD.match(e)]
+    assert unexpected == [], "the browser's console reported errors"
 
 
 @pytest.hookimpl(tryfirst=True, hookwrapper=True)

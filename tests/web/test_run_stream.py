@@ -34,7 +34,7 @@ def test_stream_starts_with_a_comment_and_a_retry_and_has_sse_headers(member_cli
     response = open_events(member_client, run_id)
     try:
         assert response.mimetype == "text/event-stream"
-        assert response.headers["Cache-Control"] == "no-cache"
+        assert response.headers["Cache-Control"] == "no-store"
         assert response.headers["X-Accel-Buffering"] == "no"
         first = next(sse_blocks(response))
         assert first["comments"] == ["connected"] and first["retry"] == "2000"

@@ -26,7 +26,7 @@ def worker_env(config: dict) -> dict[str, str]:
         COOKIES_SECURE="0",  # servers started for tests speak plain HTTP
     )
     for key, value in config.items():
-        if key.startswith(("CONTAINER_", "MAX_", "IMAGE_", "KEEP_", "MAIL_", "PUBLIC_URL")):
+        if key.startswith(("CONTAINER_", "MAX_", "IMAGE_", "KEEP_", "SSE_", "MAIL_", "PUBLIC_URL")):
             env[key] = str(value)
     return env
 
