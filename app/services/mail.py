@@ -90,6 +90,21 @@ def queue_notice(user: User, kind: str, message: str, url: str | None) -> Outgoi
     return queue_mail(user.email, SUBJECTS[kind], "\n".join(lines), kind)
 
 
+def queue_password_notice(user: User, how: str) -> None:
+    """Tell a member by email that their password changed (ASVS 2.2.3): no opt-out."""
+    if not user.is_verified:
+        return
+    queue_mail(
+        user.email,
+        "Your password was changed",
+        f"Hello {user.display_name},\n\nThe password of your Benchgate account was changed "
+        f"{how}, and every session of the account was signed out.\n\nIf this was not you, "
+        f"choose a new password at once ({public_url('/account/forgot')}) and tell an "
+        "administrator of this portal.",
+        "password_changed",
+    )
+
+
 @event.listens_for(PortalSession, "after_commit")
 def _queue_after_commit(session: Session) -> None:
     ids = session.info.pop(PENDING, None)
