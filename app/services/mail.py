@@ -196,7 +196,13 @@ def _send(message: EmailMessage) -> None:
     """Send through MAIL_URL, or write the message to the log when there is none."""
     url = current_app.config["MAIL_URL"]
     if not url:
-        log.info("mail (no MAIL_URL set, so not sent):\n%s", message.as_string())
+        # Written as a person reads it (no quoted-printable line breaks), so links work.
+        log.info(
+            "mail (no MAIL_URL set, so not sent)\nTo: %s\nSubject: %s\n\n%s",
+            message["To"],
+            message["Subject"],
+            message.get_content(),
+        )
         return
     parts = urlsplit(url)
     if parts.scheme not in ("smtp", "smtps"):
