@@ -179,7 +179,12 @@ class DockerRunner:
                     raise TaskNotStarted(
                         f"The container could not start: {exc.explanation or exc}"
                     ) from exc
-            pump = LogPump(stream, LAST_LINES, close=lambda: close_attached(stream))
+            pump = LogPump(
+                stream,
+                LAST_LINES,
+                close=lambda: close_attached(stream),
+                max_line_chars=self.settings.max_line_chars,
+            )
             return self._follow(container, pump, started, on_line, should_cancel)
         finally:
             close_attached(stream)

@@ -50,6 +50,7 @@ class RunnerSettings:
     gpus_enabled: bool = False
     network_disabled: bool = True
     pull_policy: str = "if-not-present"
+    max_line_chars: int = 16_384  # a longer log line is cut as it is read
 
     def __post_init__(self) -> None:
         if self.pull_policy not in PULL_POLICIES:

@@ -8,6 +8,7 @@ from typing import Any
 from app.services.run_labels import SITE_LABEL, site_id
 from workers.docker_tasks import RunnerSettings
 from workers.fetch import FetchPolicy
+from workers.log_budget import LogLimits
 
 SLOTS = ("data_preparator", "model", "evaluator")
 
@@ -53,6 +54,7 @@ class PipelineSettings:
     max_archive_members: int = 100_000
     max_unpacked_bytes: int = 50 << 30
     labels: dict[str, str] = field(default_factory=dict)  # on every container of the run
+    log_limits: LogLimits = field(default_factory=LogLimits)
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> PipelineSettings:
@@ -72,6 +74,7 @@ class PipelineSettings:
             user=config.get("CONTAINER_USER") or None,
             gpus_enabled=bool(config.get("WORKER_GPUS")),
             pull_policy=config["IMAGE_PULL_POLICY"],
+            max_line_chars=int(config.get("MAX_LOG_LINE_CHARS", 16_384)),
         )
         return cls(
             policy=policy,
@@ -83,6 +86,10 @@ class PipelineSettings:
             max_archive_members=int(config["MAX_ARCHIVE_MEMBERS"]),
             max_unpacked_bytes=int(config["MAX_UNPACKED_BYTES"]),
             labels={SITE_LABEL: site_id(config)},
+            log_limits=LogLimits(
+                max_bytes=int(config.get("MAX_LOG_BYTES", LogLimits.max_bytes)),
+                max_line_chars=int(config.get("MAX_LOG_LINE_CHARS", LogLimits.max_line_chars)),
+            ),
         )
 
 
