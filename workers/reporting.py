@@ -36,6 +36,9 @@ TAIL_LINES = 40
 CANCEL_POLL_SECONDS = 0.5
 # Room for the platform's own lines, which no cap drops, when the log file is read back.
 PLATFORM_ALLOWANCE_BYTES = 4 * 2**20
+# What a line costs beyond its stored text as a JSON item in Redis ({"step", "src", "t"...}):
+# counted against the budget so that many short lines cannot make Redis hold far more.
+ITEM_OVERHEAD_BYTES = 48
 
 
 class StepStore(Protocol):
@@ -185,7 +188,7 @@ class Reporter:
         entry = {"step": step, "src": CONTAINER, "line": line, "t": self.clock()}
         with self._lock:
             was_over = self._budget.over
-            if self._budget.admit(entry, len(stored.encode()) + 1):
+            if self._budget.admit(entry, len(stored.encode()) + 1 + ITEM_OVERHEAD_BYTES):
                 self._write(entry, stored)
             elif not was_over:
                 share = self.limits.step_bytes

@@ -29,8 +29,14 @@ def cancel_key(run_id: int) -> str:
     return f"run:{run_id}:cancel"
 
 
-def _fields(kind: str, data: dict[str, Any]) -> dict[str, str]:
-    return {"type": kind, "data": json.dumps(data, default=str)}
+def _fields(kind: str, data: dict[str, Any]) -> dict[str, str | bytes]:
+    # UTF-8 as it is, not \\u escapes (up to three times as long); a lone surrogate cannot be
+    # encoded, so text holding one (never a cleaned log line) keeps the escapes.
+    text = json.dumps(data, default=str, ensure_ascii=False)
+    try:
+        return {"type": kind, "data": text.encode()}
+    except UnicodeEncodeError:
+        return {"type": kind, "data": json.dumps(data, default=str)}
 
 
 def publish(redis: Redis, run_id: int, kind: str, data: dict[str, Any]) -> str:
