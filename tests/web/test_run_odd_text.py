@@ -9,6 +9,7 @@ from sqlalchemy.exc import DataError
 from app.extensions import db
 from app.models import Run, RunStatus, StepStatus
 from app.services import runs
+from tests.conftest import post_form
 from tests.web.run_helpers import start_run
 from workers import jobs
 
@@ -84,3 +85,15 @@ def test_evidence_that_cannot_be_stored_still_leaves_the_run_ended(app, member, 
     assert run.status == RunStatus.PASSED
     assert run.hashes == {"d": "1"} and run.results is None
     assert run.failure_summary == "The results of this run could not be stored."
+
+
+def test_a_nul_typed_in_a_name_is_a_form_error_not_a_server_error(member_client):
+    for url, data in [
+        ("/containers/register", {"name": "Chest\x00prep", "role": "model"}),
+        ("/benchmarks/new", {"name": "Chest\x00", "description": "Finds\x00 things"}),
+    ]:
+        response = post_form(member_client, url, data)
+        assert response.status_code == 200
+        assert "invisible control characters" in response.get_data(as_text=True)
+    for url in ("/containers/?q=ch%00est", "/benchmarks/?q=ch%00est"):
+        assert member_client.get(url).status_code == 200
