@@ -227,9 +227,11 @@ class Reporter:
             return
         released = self._budget.release()
         if released.dropped_lines:
+            # Sizes were counted with their cost in Redis; the note gives the log's bytes.
+            dropped = released.dropped_bytes - released.dropped_lines * ITEM_OVERHEAD_BYTES
             self._keep(
                 PLATFORM,
-                f"{released.dropped_lines:,} lines ({size_words(released.dropped_bytes)}) "
+                f"{released.dropped_lines:,} lines ({size_words(dropped)}) "
                 "of output were left out here to keep the log within its limit.",
             )
         for entry in released.items:
