@@ -99,6 +99,12 @@ class Config:
     SSE_MAX_PER_PROCESS = 0
     WEB_THREADS = 32
 
+    # Run logs (see README "Live logs"): container output kept per run, shared equally by the
+    # five steps that run containers (each keeps its first and last halves); a longer line
+    # is cut. Redis holds at most about three times MAX_LOG_BYTES per run while it runs.
+    MAX_LOG_BYTES = 20 * MIB
+    MAX_LOG_LINE_CHARS = 16_384
+
     @classmethod
     def as_dict(cls, environ: dict[str, str] | None = None) -> dict[str, Any]:
         """Return every setting, with environment values converted to each default's type."""
