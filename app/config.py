@@ -101,7 +101,7 @@ class Config:
 
     # Run logs (see README "Live logs"): container output kept per run, shared equally by the
     # five steps that run containers (each keeps its first and last halves); a longer line
-    # is cut. Redis holds at most about three times MAX_LOG_BYTES per run while it runs.
+    # is cut. Redis holds at most about 1.5 times MAX_LOG_BYTES per run while it runs.
     MAX_LOG_BYTES = 20 * MIB
     MAX_LOG_LINE_CHARS = 16_384
 
