@@ -16,7 +16,7 @@ from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
 from urllib.parse import unquote, urlsplit
 
-from flask import current_app, has_request_context, request
+from flask import current_app
 from redis.exceptions import RedisError
 from rq import Retry
 from sqlalchemy import event, select, update
@@ -57,11 +57,16 @@ class MailError(Exception):
     """The mail server refused the message or could not be reached; the job tries again."""
 
 
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000/"
+
+
 def public_url(path: str) -> str:
-    """An absolute link to a page of the portal, for a message read outside it."""
-    base = current_app.config.get("PUBLIC_URL") or (
-        request.host_url if has_request_context() else "http://127.0.0.1:8000/"
-    )
+    """An absolute link to a page of the portal, for a message read outside it.
+
+    Never built from the request's Host header: anyone can send a request claiming another
+    host, and a password-reset link pointing there would hand its token over.
+    """
+    base = current_app.config.get("PUBLIC_URL") or DEFAULT_PUBLIC_URL
     return base.rstrip("/") + "/" + path.lstrip("/")
 
 

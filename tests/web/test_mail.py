@@ -1,6 +1,7 @@
 """Email through a real SMTP server: confirming the address, a forgotten password, notices."""
 
 import logging
+import re
 
 import pytest
 from flask import g
@@ -265,3 +266,19 @@ def test_every_password_change_is_told_by_email(app, member, admin, mail_server,
     ]
     assert len(notices) == 1
     assert "every session of the account was signed out" in body_of(notices[0])
+
+
+def test_a_forged_host_header_does_not_reach_a_mailed_link(app, member, mail_server):
+    app.config["PUBLIC_URL"] = ""  # even unset, the link is not built from the request
+    client = browser(app)
+    page = client.get("/account/forgot", headers={"Host": "evil.example"})
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.get_data(as_text=True))[1]
+    client.post(
+        "/account/forgot",
+        data={"csrf_token": token, "email": member.email},
+        headers={"Host": "evil.example"},
+    )
+    run_mail_jobs(app)
+    (message,) = mail_server.to(member.email)
+    assert "evil.example" not in body_of(message)
+    assert "http://127.0.0.1:8000/account/reset/" in body_of(message)
