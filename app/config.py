@@ -71,6 +71,11 @@ class Config:
     # A pooled connection idle this long is checked before use (0: before every use).
     DB_PING_AFTER_SECONDS = 5.0
 
+    # API (app.api): requests each personal access token may make (the limits library's
+    # syntax), and the largest page of a list or a log.
+    API_TOKEN_LIMIT = "600 per minute"
+    API_PAGE_MAX = 200
+
     @classmethod
     def as_dict(cls, environ: dict[str, str] | None = None) -> dict[str, Any]:
         """Return every setting, with environment values converted to each default's type."""

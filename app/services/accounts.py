@@ -10,6 +10,7 @@ from sqlalchemy.orm import with_expression
 
 from app.extensions import db
 from app.models import AccountSession, Notification, User, normalize_email, utcnow
+from app.services.api_tokens import revoke_tokens_of
 from app.services.audit import record_event
 from app.services.page_cache import VERSION_QUERY, remember_data_version
 from app.services.sessions import end_sessions_of, hash_token, lifetime, note_seen, start_session
@@ -135,6 +136,7 @@ def set_active(user: User, active: bool, *, by: User) -> None:
         record_event(by, "reactivate" if active else "deactivate", user)
     if not active:
         end_sessions_of(user, "account deactivated")
+        revoke_tokens_of(user, "account deactivated")
     db.session.commit()
 
 
