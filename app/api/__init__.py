@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-from app.api import auth, docs, errors, runs  # noqa: E402,F401
+from app.api import account, auth, docs, errors, runs  # noqa: E402,F401

@@ -206,6 +206,26 @@ SCHEMAS: dict[str, Any] = {
         },
     },
     "RunPage": page_of("Run"),
+    "Me": {
+        "type": "object",
+        "required": ["id", "email", "name", "is_admin", "token"],
+        "properties": {
+            "id": INTEGER,
+            "email": STRING,
+            "name": STRING,
+            "is_admin": BOOLEAN,
+            "token": nullable(
+                {
+                    "type": "object",
+                    "properties": {
+                        "name": STRING,
+                        "scopes": {"type": "array", "items": {"enum": ["read", "write", "admin"]}},
+                        "expires_at": nullable(TIME),
+                    },
+                }
+            ),
+        },
+    },
     "LogPage": {
         "type": "object",
         "required": ["lines", "next_cursor", "finished"],
@@ -327,6 +347,12 @@ RUN_PATHS: dict[str, Any] = {
     },
 }
 
+ACCOUNT_PATHS: dict[str, Any] = {
+    "/me": {
+        "get": operation("Who the token signs in as", ok(ref("Me")), tag="account"),
+    },
+}
+
 DOC_PATHS: dict[str, Any] = {
     "/openapi.json": {
         "get": operation("This document", ok(OBJECT), tag="meta", public=True),
@@ -345,7 +371,7 @@ DOC_PATHS: dict[str, Any] = {
 def all_paths() -> dict[str, Any]:
     from app.api.spec_more import MORE_PATHS
 
-    return {**RUN_PATHS, **MORE_PATHS, **DOC_PATHS}
+    return {**ACCOUNT_PATHS, **RUN_PATHS, **MORE_PATHS, **DOC_PATHS}
 
 
 @cache
