@@ -14,6 +14,7 @@ from app.api.errors import ApiError
 from app.extensions import db
 
 DEFAULT_LIMIT = 50
+MAX_ID = 2**31 - 1  # ids are 32-bit integers: a larger one names nothing
 
 
 def json_body() -> dict[str, Any]:
@@ -54,8 +55,10 @@ def int_arg(name: str) -> int | None:
     raw = request.args.get(name)
     if raw is None or raw == "":
         return None
-    if not raw.isdigit() or len(raw) > 12:
-        raise ApiError(422, "invalid", f"{name} is a whole number.", {name: ["Give a number."]})
+    if not raw.isdigit() or len(raw) > 10 or int(raw) > MAX_ID:
+        raise ApiError(
+            422, "invalid", f"{name} is a whole number.", {name: [f"Give a number up to {MAX_ID}."]}
+        )
     return int(raw)
 
 

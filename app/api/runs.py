@@ -12,7 +12,16 @@ from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
 from app.api import bp
-from app.api.common import choice_arg, created, cursor_page, int_arg, json_body, moment, page_limit
+from app.api.common import (
+    MAX_ID,
+    choice_arg,
+    created,
+    cursor_page,
+    int_arg,
+    json_body,
+    moment,
+    page_limit,
+)
 from app.api.errors import ApiError, invalid
 from app.extensions import db
 from app.models import Run, RunKind, RunStatus
@@ -46,7 +55,7 @@ STORED_LINE = re.compile(r"^\[(?P<step>[a-z_]+)\] (?P<line>.*)$")
 
 def visible_run(run_id: int) -> Run:
     """The run, if the caller may see it; otherwise 404, as if it did not exist."""
-    run = db.session.get(Run, run_id)
+    run = db.session.get(Run, run_id) if run_id <= MAX_ID else None
     if run is None or not can_view(run, current_user):
         raise ApiError(404, "not_found", f"There is no run #{run_id} that you can see.")
     return run

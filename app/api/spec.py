@@ -69,6 +69,8 @@ def operation(
         op["responses"].setdefault("422", error_answer("Some fields need changes"))
     if parameters:
         op["parameters"] = parameters
+        if any(p["in"] == "query" for p in parameters):
+            op["responses"].setdefault("422", error_answer("A query parameter is not valid"))
     return op
 
 
@@ -86,13 +88,12 @@ def query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]
     }
 
 
+MAX_ID = 2**31 - 1
+ID = {"type": "integer", "minimum": 0, "maximum": MAX_ID}
+
+
 def path_id(name: str) -> dict[str, Any]:
-    return {
-        "name": name,
-        "in": "path",
-        "required": True,
-        "schema": {"type": "integer", "minimum": 0, "maximum": 2**31 - 1},
-    }
+    return {"name": name, "in": "path", "required": True, "schema": ID}
 
 
 NOT_FOUND = {"404": error_answer("Nothing by that id that you may see")}
@@ -100,7 +101,7 @@ PAGING = [
     query("limit", {"type": "integer", "minimum": 1, "maximum": 200}, "Items per page"),
     query(
         "cursor",
-        {"type": "string", "pattern": "^[0-9]{1,12}$"},
+        {"type": "string", "pattern": "^[0-9]{1,9}$"},
         "The next_cursor of the previous page",
     ),
 ]
@@ -257,7 +258,7 @@ RUN_PATHS: dict[str, Any] = {
                 *PAGING,
                 query("status", {"enum": [s.value for s in RunStatus]}, "Only runs in it"),
                 query("kind", {"enum": [k.value for k in RunKind]}, "Only runs of this kind"),
-                query("benchmark_id", {"type": "integer", "minimum": 0}, "Only its runs"),
+                query("benchmark_id", ID, "Only its runs"),
                 query("all", {"enum": ["0", "1"]}, "Administrators: everyone's runs"),
             ],
         ),
