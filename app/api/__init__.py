@@ -4,4 +4,14 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-from app.api import account, auth, docs, errors, runs  # noqa: E402,F401
+from app.api import (  # noqa: E402,F401
+    account,
+    auth,
+    benchmarks,
+    containers,
+    docs,
+    errors,
+    joins,
+    review,
+    runs,
+)

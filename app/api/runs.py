@@ -23,6 +23,7 @@ from app.api.common import (
     page_limit,
 )
 from app.api.errors import ApiError, invalid
+from app.api.forms import field_errors, id_problem
 from app.extensions import db
 from app.models import Run, RunKind, RunStatus
 from app.models.run import SLOTS
@@ -127,6 +128,8 @@ def _form_data(body: dict[str, Any]) -> MultiDict:
                 continue
             if isinstance(value, bool) or not isinstance(value, str | int):
                 raise invalid({f"{slot}.{key}": ["Give a string."]})
+            if key == "container" and id_problem(value):
+                raise invalid({f"{slot}.{key}": [id_problem(value)]})
             data[f"{slot}-{key}"] = str(value)
     for key in ("demo_url", "demo_sha256"):
         value = body.get(key)
@@ -135,18 +138,6 @@ def _form_data(body: dict[str, Any]) -> MultiDict:
         if value:
             data[key] = value
     return data
-
-
-def field_errors(errors: dict, prefix: str = "") -> dict[str, list[str]]:
-    """A form's nested errors as dotted field paths, e.g. model.config_url."""
-    flat: dict[str, list[str]] = {}
-    for name, value in errors.items():
-        path = f"{prefix}{name}" if name else prefix.rstrip(".")
-        if isinstance(value, dict):
-            flat.update(field_errors(value, f"{path}."))
-        elif value:
-            flat.setdefault(path, []).extend(value)
-    return flat
 
 
 @bp.post("/runs")

@@ -26,13 +26,22 @@ def operations(app):
     return [result.ok() for result in schema.exclude(path_regex=SKIPPED).get_all_operations()]
 
 
-@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
-def test_the_api_matches_its_document_and_never_fails_on_the_server(app, member, mode):
+@pytest.mark.parametrize(
+    ("who", "mode"),
+    [
+        ("member", GenerationMode.POSITIVE),
+        ("member", GenerationMode.NEGATIVE),
+        ("admin", GenerationMode.POSITIVE),
+    ],
+)
+def test_the_api_matches_its_document_and_never_fails_on_the_server(app, member, admin, who, mode):
     # schemathesis' own pytest plugin does not run on this pytest: hypothesis drives it here.
     app.config["API_TOKEN_LIMIT"] = "100000 per minute"
     run = start_run(member, make_trio(member))
     pass_run(run.id, [("prepare", "ready")], results={"auc": 0.5})
-    _token, secret = create_token(member, "schemathesis", ["write"], 1)
+    caller = admin if who == "admin" else member
+    scopes = ["write", "admin"] if who == "admin" else ["write"]
+    _token, secret = create_token(caller, "schemathesis", scopes, 1)
     headers = {"Authorization": f"Bearer {secret}"}
     tested = []
     for operation in operations(app):
