@@ -96,3 +96,36 @@ def test_a_refused_request_or_a_bad_token_exits_2_and_starts_nothing(portal, mem
     assert bad_token.returncode == 2 and "token" in bad_token.stderr
     db.session.expire_all()
     assert db.session.scalar(select(Run)) is None
+
+
+def test_a_committee_registers_its_containers_submits_and_follows_the_test(portal, member, trio):
+    token = make_token(member)
+    ids = {}
+    for name, config, extra in (
+        ("prep", trio["prep"], ["--params", trio["prep_params"]]),
+        ("model", trio["model"], []),
+        ("evaluator", trio["evaluator"], []),
+    ):
+        result = benchgate(
+            "containers", "register", "--server", portal.url, "--name", f"Toy {name}",
+            "--config", config, *extra, token=token,
+        )  # fmt: skip
+        assert result.returncode == 0, (result.stdout, result.stderr)
+        ids[name] = str(yaml.safe_load(result.stdout.split("\n", 1)[1])["id"])
+    submitted = benchgate(
+        "benchmarks", "submit", "--server", portal.url, "--name", "Toy benchmark",
+        "--description", "Counts right answers.", "--demo", trio["demo"],
+        "--prep", ids["prep"], "--model", ids["model"], "--evaluator", ids["evaluator"],
+        token=token,
+    )  # fmt: skip
+    assert submitted.returncode == 0, (submitted.stdout, submitted.stderr)
+    run_id = str(yaml.safe_load(submitted.stdout.split("\n", 1)[1])["run_id"])
+    followed = benchgate("runs", "show", run_id, "--follow", "--server", portal.url, token=token)
+    assert followed.returncode == 0, (followed.stdout, followed.stderr)
+    assert "Results:" in followed.stdout
+    db.session.expire_all()
+    from app.models import Benchmark, BenchmarkStatus
+
+    benchmark = db.session.scalar(select(Benchmark))
+    assert benchmark.status == BenchmarkStatus.PENDING_APPROVAL
+    assert benchmark.owner_id == member.id
