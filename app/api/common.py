@@ -26,7 +26,35 @@ def json_body() -> dict[str, Any]:
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         raise ApiError(400, "bad_request", "The body must be a JSON object.")
+    nul = [key for key, value in data.items() if _has_nul(key) or _has_nul(value)]
+    if nul:
+        raise ApiError(
+            422, "invalid", "Text cannot hold NUL characters.", {k: [NUL_MESSAGE] for k in nul}
+        )
     return data
+
+
+NUL_MESSAGE = "Remove the NUL character (\\u0000): no field can hold one."
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(item) for item in value)
+    return False
+
+
+@bp.before_request
+def refuse_nul_in_query():
+    """Refuse a NUL character in the query: PostgreSQL text cannot hold one."""
+    nul = [key for key, value in request.args.items(multi=True) if _has_nul(key + value)]
+    if nul:
+        raise ApiError(
+            422, "invalid", "The query cannot hold NUL characters.", {k: [NUL_MESSAGE] for k in nul}
+        )
 
 
 def moment(value: datetime | None) -> str | None:

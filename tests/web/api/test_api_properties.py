@@ -51,6 +51,7 @@ def test_the_api_matches_its_document_and_never_fails_on_the_server(app, member,
             max_examples=30,
             deadline=None,
             database=None,
+            derandomize=True,  # the same cases on every run: CI fails only for a real change
             suppress_health_check=list(HealthCheck),
         )
         def check(case):

@@ -88,3 +88,10 @@ def test_a_container_is_rehosted_only_to_the_very_same_file(client, member, toke
     assert changed.status_code == 422 and "url" in changed.json["error"]["fields"]
     moved = call(client, "POST", path, token, json={"file": "config", "url": same})
     assert moved.status_code == 200 and moved.json["config_url"] == same
+
+
+def test_a_nul_character_is_refused_before_it_reaches_the_database(client, token):
+    query = call(client, "GET", "/containers?q=chest%00", token)
+    assert query.status_code == 422 and "q" in query.json["error"]["fields"]
+    body = call(client, "POST", "/containers", token, json={"name": "a\x00b", "config_url": "x"})
+    assert body.status_code == 422 and "name" in body.json["error"]["fields"]
