@@ -22,16 +22,6 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 csrf.exempt(bp)
 
 
-def scope(name: str) -> Callable:
-    """Mark a view as needing this token scope (default: read for GET, write otherwise)."""
-
-    def mark(view: Callable) -> Callable:
-        view.api_scope = name
-        return view
-
-    return mark
-
-
 def public(view: Callable) -> Callable:
     """Mark a view that answers without signing in (the API's own description)."""
     view.api_public = True
@@ -87,7 +77,7 @@ def authenticate():
                 f"This token made too many requests; try again in {wait} s.",
                 headers={"Retry-After": str(wait)},
             )
-        needed = getattr(view, "api_scope", None) or (
+        needed = getattr(view, "api_scope", None) or (  # admin_only sets "admin"
             "read" if request.method in SAFE_METHODS else "write"
         )
         if not token.allows(needed):

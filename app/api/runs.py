@@ -205,24 +205,29 @@ def rerun_view(run_id: int):
 
 @bp.get("/runs/<int:run_id>/log")
 def run_log(run_id: int):
-    """The log as JSON lines, a page at a time: pass back `next_cursor` as `cursor`."""
+    """The log as JSON lines, a page at a time: pass back `next_cursor` as `cursor`.
+
+    While the run's event stream is in Redis, the cursor is a stream id; once it expired, a
+    finished run's log is read from the database and the cursor is a line number (`L12`).
+    """
     run = visible_run(run_id)
-    finished, stored = run.is_finished, None
+    finished = run.is_finished
     cursor = request.args.get("cursor") or "0-0"
+    by_line = cursor.startswith("L") and cursor[1:].isdigit() and len(cursor) < 12
+    if not (by_line or is_valid_event_id(cursor)):
+        raise invalid({"cursor": ["Pass back the next_cursor of an earlier page."]})
     limit = page_limit()
     redis = current_app.extensions["redis"]
     try:
-        live = stream_exists(redis, run_id)
-        if live and not cursor.startswith("L"):
-            if not is_valid_event_id(cursor):
-                raise invalid({"cursor": ["Pass back a next_cursor of an earlier page."]})
+        if not by_line and stream_exists(redis, run_id):
             return jsonify(_stream_page(redis, run_id, cursor, limit, finished))
     except RedisError as error:
         if not finished:
             raise ApiError(503, "unavailable", "The queue (Redis) cannot be reached.") from error
-    if finished:
-        stored = db.session.scalar(select(Run.log_text).where(Run.id == run_id))
-    return jsonify(_stored_page(stored or "", cursor, limit, finished))
+    if not finished:  # nothing logged yet: come back with the same cursor
+        return jsonify({"lines": [], "next_cursor": cursor, "finished": False})
+    stored = db.session.scalar(select(Run.log_text).where(Run.id == run_id))
+    return jsonify(_stored_page(stored or "", cursor if by_line else "L0", limit, finished))
 
 
 def _stream_page(redis, run_id: int, after: str, limit: int, finished: bool) -> dict[str, Any]:

@@ -4,16 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.api.spec import (
+from app.api.spec_parts import (
     BOOLEAN,
-    ID,
     INTEGER,
+    LINK,
+    MINE,
     NOT_FOUND,
     OBJECT,
+    OWNER,
     PAGING,
+    SEARCH,
     STRING,
     TIME,
-    error_answer,
+    action,
+    fields,
+    item,
     nullable,
     ok,
     operation,
@@ -25,19 +30,6 @@ from app.api.spec import (
 from app.models import BenchmarkStatus, ContainerRole, ContainerState, JoinRequestStatus
 from app.models.enums import JOIN_POLICIES
 from app.review.forms import DECISIONS
-
-LINK = {"type": "string", "maxLength": 2048}
-OWNER = {"type": "object", "properties": {"id": INTEGER, "name": STRING}}
-FORBIDDEN = {"403": error_answer("Not yours to change")}
-CONFLICT = {"409": error_answer("Not possible in its present state")}
-
-
-def fields(names: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
-    schema: dict[str, Any] = {"type": "object", "additionalProperties": False, "properties": names}
-    if required:
-        schema["required"] = required
-    return schema
-
 
 CONTAINER_FIELDS = {
     "name": {"type": "string", "maxLength": 128},
@@ -173,27 +165,6 @@ MORE_SCHEMAS: dict[str, Any] = {
     },
 }
 
-SEARCH = query("q", {"type": "string", "maxLength": 128}, "Name contains")
-MINE = query("mine", {"enum": ["0", "1"]}, "Only the caller's")
-
-
-def _item(tag: str, name: str, param: str) -> dict[str, Any]:
-    return {
-        "get": operation(
-            f"Read a {tag[:-1]}",
-            {**ok(ref(name)), **NOT_FOUND},
-            tag=tag,
-            parameters=[path_id(param)],
-        )
-    }
-
-
-def _action(
-    summary: str, answer: str, tag: str, param: str, *, body=None, scope="write", extra=None
-) -> dict[str, Any]:
-    answers = {**ok(ref(answer)), **NOT_FOUND, **FORBIDDEN, **CONFLICT, **(extra or {})}
-    return operation(summary, answers, tag=tag, body=body, parameters=[path_id(param)], scope=scope)
-
 
 MORE_PATHS: dict[str, Any] = {
     "/containers": {
@@ -217,8 +188,8 @@ MORE_PATHS: dict[str, Any] = {
         ),
     },
     "/containers/{container_id}": {
-        **_item("containers", "Container", "container_id"),
-        "patch": _action(
+        **item("containers", "Container", "container_id"),
+        "patch": action(
             "Edit a container in development",
             "Container",
             "containers",
@@ -227,7 +198,7 @@ MORE_PATHS: dict[str, Any] = {
         ),
     },
     "/containers/{container_id}/operational": {
-        "post": _action(
+        "post": action(
             "Make a container operational (frozen for good)",
             "Container",
             "containers",
@@ -235,7 +206,7 @@ MORE_PATHS: dict[str, Any] = {
         ),
     },
     "/containers/{container_id}/invalidate": {
-        "post": _action(
+        "post": action(
             "Mark a container invalid",
             "Container",
             "containers",
@@ -244,7 +215,7 @@ MORE_PATHS: dict[str, Any] = {
         ),
     },
     "/containers/{container_id}/rehost": {
-        "post": _action(
+        "post": action(
             "Move one of a container's files to a new link serving the very same file",
             "Container",
             "containers",
@@ -276,8 +247,8 @@ MORE_PATHS: dict[str, Any] = {
         ),
     },
     "/benchmarks/{benchmark_id}": {
-        **_item("benchmarks", "Benchmark", "benchmark_id"),
-        "patch": _action(
+        **item("benchmarks", "Benchmark", "benchmark_id"),
+        "patch": action(
             "Edit a benchmark before a decision",
             "Benchmark",
             "benchmarks",
@@ -286,12 +257,12 @@ MORE_PATHS: dict[str, Any] = {
         ),
     },
     "/benchmarks/{benchmark_id}/retest": {
-        "post": _action(
+        "post": action(
             "Test a benchmark again, unchanged", "Benchmark", "benchmarks", "benchmark_id"
         ),
     },
     "/benchmarks/{benchmark_id}/join-policy": {
-        "put": _action(
+        "put": action(
             "Set the join policy", "Benchmark", "benchmarks", "benchmark_id", body=ref("JoinPolicy")
         ),
     },
@@ -326,9 +297,9 @@ MORE_PATHS: dict[str, Any] = {
             ],
         ),
     },
-    "/join-requests/{request_id}": _item("joins", "JoinRequest", "request_id"),
+    "/join-requests/{request_id}": item("joins", "JoinRequest", "request_id"),
     "/join-requests/{request_id}/decision": {
-        "post": _action(
+        "post": action(
             "Approve or reject a request (a rejection needs a reason)",
             "JoinRequest",
             "joins",
@@ -357,7 +328,7 @@ MORE_PATHS: dict[str, Any] = {
         ),
     },
     "/review/{benchmark_id}/decision": {
-        "post": _action(
+        "post": action(
             "Decide on a benchmark, with a reason for all but approval (administrators)",
             "Benchmark",
             "review",
@@ -398,5 +369,3 @@ MORE_PATHS: dict[str, Any] = {
         ),
     },
 }
-
-__all__ = ["ID", "MORE_PATHS", "MORE_SCHEMAS"]

@@ -208,3 +208,15 @@ def test_reads_carry_an_etag_and_answer_304_until_the_run_changes(client, member
     pass_run(run.id)
     changed = call(client, "GET", f"/runs/{run.id}", token, headers={"If-None-Match": etag})
     assert changed.status_code == 200 and changed.json["status"] == RunStatus.PASSED.value
+
+
+def test_a_log_read_before_anything_is_logged_keeps_its_cursor(client, member, token):
+    run = start_run(member)
+    redis_client().delete(f"run:{run.id}:events")
+    empty = call(client, "GET", f"/runs/{run.id}/log", token).json
+    assert empty == {"lines": [], "next_cursor": "0-0", "finished": False}
+    publish_many(redis_client(), run.id, [log_event("fetch", "downloading")])
+    later = call(client, "GET", f"/runs/{run.id}/log?cursor={empty['next_cursor']}", token).json
+    assert [item["line"] for item in later["lines"]] == ["downloading"]
+    bad = call(client, "GET", f"/runs/{run.id}/log?cursor=somewhere", token)
+    assert bad.status_code == 422 and "cursor" in bad.json["error"]["fields"]
