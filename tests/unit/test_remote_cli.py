@@ -48,3 +48,23 @@ def test_without_a_token_the_command_exits_2(monkeypatch, capsys):
     code = main(["runs", "show", "1", "--server", "http://127.0.0.1:9"])
     assert code == 2
     assert "BENCHGATE_TOKEN" in capsys.readouterr().err
+
+
+def test_the_installed_command_needs_only_requests_and_pyyaml():
+    import subprocess
+    import sys
+    import tomllib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
+    assert project["scripts"] == {"benchgate": "benchgate_cli.main:main"}
+    assert sorted(d.split(">")[0] for d in project["dependencies"]) == ["PyYAML", "requests"]
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import sys, benchgate_cli.main; print(' '.join(sys.modules))"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert not {"flask", "app", "sqlalchemy", "redis", "click"} & set(loaded)

@@ -52,7 +52,10 @@ def test_a_bearer_token_signs_in_and_notes_its_last_use(client, member):
     secret = make_token(member)
     answer = call(client, "GET", "/runs", secret)
     assert answer.status_code == 200 and answer.json == {"items": [], "next_cursor": None}
+    assert "Set-Cookie" not in answer.headers  # a script gets no session
     assert db.session.scalar(select(ApiToken.last_used_at)) is not None
+    me = call(client, "GET", "/me", secret).json
+    assert me["email"] == member.email and me["token"]["scopes"] == ["read", "write"]
 
 
 def test_without_a_token_the_api_answers_401_in_json(client):
