@@ -126,7 +126,19 @@ def queue_names(setting: str) -> list[str]:
 
 def register_blueprints(app: Flask) -> None:
     """Attach each area of the portal."""
-    from app import admin, auth, benchmarks, containers, joins, main, notifications, review, runs
+    from app import (
+        admin,
+        api,
+        auth,
+        benchmarks,
+        containers,
+        joins,
+        main,
+        notifications,
+        review,
+        runs,
+        tokens,
+    )
 
     app.register_blueprint(main.bp)
     app.register_blueprint(auth.bp)
@@ -137,6 +149,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(joins.bp)
     app.register_blueprint(review.bp)
     app.register_blueprint(notifications.bp)
+    app.register_blueprint(tokens.bp)
+    app.register_blueprint(api.bp)
 
 
 def register_errors(app: Flask) -> None:

@@ -106,6 +106,11 @@ class Config:
     MAX_LOG_BYTES = 20 * MIB
     MAX_LOG_LINE_CHARS = 16_384
 
+    # API (app.api): requests each personal access token may make (the limits library's
+    # syntax), and the largest page of a list or a log.
+    API_TOKEN_LIMIT = "600 per minute"
+    API_PAGE_MAX = 200
+
     @classmethod
     def as_dict(cls, environ: dict[str, str] | None = None) -> dict[str, Any]:
         """Return every setting, with environment values converted to each default's type."""

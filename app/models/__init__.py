@@ -2,6 +2,7 @@
 
 from app.database import Base, utcnow
 from app.models.account_session import AccountSession
+from app.models.api_token import ApiToken
 from app.models.benchmark import AuditEvent, Benchmark, Notification
 from app.models.container import Container
 from app.models.data_version import DATA_VERSION_ID, DataVersion
@@ -22,6 +23,7 @@ from app.models.user import User, normalize_email
 
 __all__ = [
     "AccountSession",
+    "ApiToken",
     "AuditEvent",
     "Base",
     "Benchmark",

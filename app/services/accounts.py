@@ -12,6 +12,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from app.extensions import db
 from app.models import AccountSession, Notification, User, normalize_email, utcnow
 from app.names import name_problem, normalize_name
+from app.services.api_tokens import revoke_tokens_of
 from app.services.audit import record_event
 from app.services.mail import queue_password_notice
 from app.services.page_cache import VERSION_QUERY, remember_data_version
@@ -175,6 +176,7 @@ def set_active(user: User, active: bool, *, by: User) -> None:
         record_event(by, "reactivate" if active else "deactivate", user)
     if not active:
         end_sessions_of(user, "account deactivated")
+        revoke_tokens_of(user, "account deactivated")
     db.session.commit()
 
 

@@ -120,6 +120,14 @@ class Throttle:
             f"paused: try again in {_minutes(minutes)}, or ask an administrator."
         )
 
+    def take_api_request(self, token_id: int) -> int | None:
+        """Count one API request made with a token; None, or the seconds to wait."""
+        item = _limit("API_TOKEN_LIMIT")
+        if self._call("hit", item, "api", str(token_id)):
+            return None
+        reset_at = self._call("get_window_stats", item, "api", str(token_id)).reset_time
+        return max(1, math.ceil(reset_at - time.time()))
+
 
 def _limit(setting: str) -> RateLimitItem:
     return parse(current_app.config[setting])
@@ -131,7 +139,7 @@ def _minutes(count: int) -> str:
 
 def init_throttle(app) -> None:
     """Give the app its throttle, with a Redis client of its own that gives up quickly."""
-    for setting in ("SIGNIN_LIMIT", "SIGNIN_ADDRESS_LIMIT", "SIGNUP_LIMIT"):
+    for setting in ("SIGNIN_LIMIT", "SIGNIN_ADDRESS_LIMIT", "SIGNUP_LIMIT", "API_TOKEN_LIMIT"):
         parse(app.config[setting])  # a typo in a setting fails at start, not at sign-in
     redis = Redis.from_url(
         app.config["REDIS_URL"],

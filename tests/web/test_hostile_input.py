@@ -120,6 +120,7 @@ def world(app, member, admin):
         "notification_id": notification.id,
         "filename": "css/benchgate.css",
         "token": "eyJ1IjoxfQ.abc.def%00\r\n" + "x" * 300,  # a forged mailed link
+        "token_id": 2**40,
         "session_id": 2**63,
         "which": "results",
     }
