@@ -13,8 +13,9 @@ The pages keep what they render while the data is unchanged (app.services.page_c
 idle database is their best case: `--changes-per-second N` moves the data version on N times a
 second during the load, as workers' and members' writes do; `PAGE_CACHE_CHARS=0` in the
 environment keeps nothing. Each page is judged against the sign-in form (no database), loaded
-for `--reference-seconds` just before it: p95 at most 1.5 times the form's. Everything it starts is stopped by pid, and the database is dropped
-at the end. Traffic goes only to loopback.
+for `--reference-seconds` just before it: p95 at most 1.5 times the form's. Everything it
+starts is stopped by pid, and the database is dropped at the end. Traffic goes only to
+loopback. Needs Debian's wrk (for the default client), redis-server and PostgreSQL.
 """
 
 from __future__ import annotations
