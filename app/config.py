@@ -61,7 +61,7 @@ class Config:
     # Email: smtp://user:pass@host:587 (STARTTLS) or smtps://host:465; empty: to the log.
     MAIL_URL = ""
     MAIL_FROM = "benchgate@localhost"
-    PUBLIC_URL = ""  # the portal's address in links mailed out; empty: the request's host
+    PUBLIC_URL = ""  # the portal's address in mailed links (empty: http://127.0.0.1:8000/)
     VERIFY_LINK_HOURS = 48.0
     RESET_LINK_MINUTES = 60.0
     # A signed-in session (with "remember me" too) lasts this long at most; sign-out, a
@@ -98,6 +98,12 @@ class Config:
     SSE_MAX_PER_MEMBER = 4
     SSE_MAX_PER_PROCESS = 0
     WEB_THREADS = 32
+
+    # Run logs (see README "Logs"): container output kept per run, shared equally by the
+    # five steps that run containers (each keeps its first and last halves); a longer line
+    # is cut. Redis holds at most about 1.5 times MAX_LOG_BYTES per run while it runs.
+    MAX_LOG_BYTES = 20 * MIB
+    MAX_LOG_LINE_CHARS = 16_384
 
     @classmethod
     def as_dict(cls, environ: dict[str, str] | None = None) -> dict[str, Any]:

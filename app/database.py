@@ -7,9 +7,11 @@ from weakref import WeakKeyDictionary
 
 from flask import has_request_context, request
 from flask_sqlalchemy.session import Session
-from sqlalchemy import DateTime, Engine, Enum, MetaData, TypeDecorator, event
+from sqlalchemy import JSON, DateTime, Engine, Enum, MetaData, Text, TypeDecorator, event
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, registry
+
+from app.safe_text import clean_data, clean_text
 
 READ_METHODS = frozenset({"GET", "HEAD"})
 _readers: WeakKeyDictionary[Engine, Engine] = WeakKeyDictionary()
@@ -43,6 +45,33 @@ class UTCDateTime(TypeDecorator):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class SafeText(TypeDecorator):
+    """Text a container may have written: NUL bytes, lone surrogates and controls escaped.
+
+    PostgreSQL refuses a NUL in text and psycopg cannot encode a lone surrogate; either would
+    make the commit fail and the run lose its ending and evidence.
+    """
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect) -> str | None:
+        return clean_text(value) if isinstance(value, str) else value
+
+
+class SafeJSON(TypeDecorator):
+    """JSON a container may have written: every string, mapping keys included, made safe.
+
+    PostgreSQL's json type refuses "\\u0000" and lone surrogates as well.
+    """
+
+    impl = JSON
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        return clean_data(value)
 
 
 class Base(DeclarativeBase):

@@ -13,20 +13,39 @@ from collections.abc import Callable, Iterable
 
 log = logging.getLogger(__name__)
 
-# A container printing megabytes without a newline must not grow one string forever.
+# A container printing megabytes without a newline must not grow one string forever: the
+# rest of a longer line is read and counted, not kept.
 MAX_LINE_CHARS = 16_384
 # Bounded so a container that prints faster than lines are stored is slowed, not buffered.
 QUEUE_LINES = 10_000
 PUT_WAIT_SECONDS = 0.5
 
 
+class PlatformNote(str):
+    """A line the log pump itself writes (not the container): the log marks it as Benchgate's."""
+
+
+class CutLine(str):
+    """A line cut at the length limit; `dropped` says how many characters were left out."""
+
+    dropped: int = 0
+
+    @classmethod
+    def of(cls, text: str, dropped: int) -> CutLine:
+        line = cls(text)
+        line.dropped = dropped
+        return line
+
+
 class LineSplitter:
     """Cut a byte stream into text lines at \\n, \\r or \\r\\n, decoding UTF-8 leniently."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_chars: int = MAX_LINE_CHARS) -> None:
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self._pending = ""
         self._after_cr = False
+        self._max = max_chars
+        self._dropped = 0  # characters of the current line past the limit
 
     def feed(self, chunk: bytes) -> list[str]:
         """Take more bytes; return the lines they complete."""
@@ -38,16 +57,36 @@ class LineSplitter:
             self._after_cr = text.endswith("\r")
         parts = re.split(r"\r\n|\r|\n", self._pending + text)
         self._pending = parts.pop()
-        while len(self._pending) > MAX_LINE_CHARS:
-            parts.append(self._pending[:MAX_LINE_CHARS])
-            self._pending = self._pending[MAX_LINE_CHARS:]
-        return parts
+        lines: list[str] = []
+        for part in parts:
+            lines.append(self._line(part))
+        self._keep_within_limit()
+        return lines
 
     def flush(self) -> list[str]:
         """Return what is left once the stream has ended."""
-        rest = self._pending + self._decoder.decode(b"", final=True)
+        self._pending += self._decoder.decode(b"", final=True)
+        self._keep_within_limit()
+        if not self._pending and not self._dropped:
+            return []
+        line = self._line(self._pending)
         self._pending = ""
-        return [rest] if rest else []
+        return [line]
+
+    def _line(self, text: str) -> str:
+        """The first completed line gets the dropped count of the line in progress."""
+        if len(text) > self._max:
+            self._dropped += len(text) - self._max
+            text = text[: self._max]
+        if not self._dropped:
+            return text
+        line, self._dropped = CutLine.of(text, self._dropped), 0
+        return line
+
+    def _keep_within_limit(self) -> None:
+        if len(self._pending) > self._max:
+            self._dropped += len(self._pending) - self._max
+            self._pending = self._pending[: self._max]
 
 
 class LogPump:
@@ -58,8 +97,10 @@ class LogPump:
         stream: Iterable[bytes],
         keep_last: int = 40,
         close: Callable[[], None] | None = None,
+        max_line_chars: int = MAX_LINE_CHARS,
     ) -> None:
         self._stream = stream
+        self._max_line_chars = max_line_chars
         self._close = close or (lambda: close_stream(stream))
         self._lines: queue.Queue[str | None] = queue.Queue(maxsize=QUEUE_LINES)
         self._ended = threading.Event()  # the reader has put its last line (and None after it)
@@ -103,14 +144,14 @@ class LogPump:
         self._close()
 
     def _read(self) -> None:
-        splitter = LineSplitter()
+        splitter = LineSplitter(self._max_line_chars)
         try:
             for chunk in self._stream:
                 for line in splitter.feed(chunk):
                     self._put(line)
         except Exception as exc:  # closing the stream under us lands here too
             if not self._stop.is_set():
-                self._put(f"[benchgate] the log stream stopped early: {exc}")
+                self._put(PlatformNote(f"The log stream stopped early: {exc}"))
         for line in splitter.flush():
             self._put(line)
         self._ended.set()

@@ -165,7 +165,12 @@ class DockerRunner:
                 stream = container.attach(stdout=True, stderr=True, stream=True, logs=False)
             started = time.monotonic()
             self._start(container)
-            pump = LogPump(stream, LAST_LINES, close=lambda: close_attached(stream))
+            pump = LogPump(
+                stream,
+                LAST_LINES,
+                close=lambda: close_attached(stream),
+                max_line_chars=self.settings.max_line_chars,
+            )
             return self._follow(container, pump, started, on_line, should_cancel)
         finally:
             close_attached(stream)

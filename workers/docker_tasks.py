@@ -71,6 +71,7 @@ class RunnerSettings:
     network_disabled: bool = True
     pull_policy: str = "if-not-present"
     registries: RegistryPolicy = field(default_factory=RegistryPolicy)
+    max_line_chars: int = 16_384  # a longer log line is cut as it is read
 
     def __post_init__(self) -> None:
         if self.pull_policy not in PULL_POLICIES:

@@ -10,6 +10,7 @@ from typing import Any
 from rq import get_current_job
 from rq.timeouts import JobTimeoutException
 
+from app.services.log_lines import PLATFORM, format_line
 from workers.context import app_context
 
 log = logging.getLogger(__name__)
@@ -75,6 +76,7 @@ def run_compatibility_test(run_id: int) -> str:
             app.extensions["redis"],
             _DatabaseSteps(run_id),
             ws.root.parent / f"run-{run_id}.log",
+            limits=settings.log_limits,
         )
         runner = DockerRunner(settings.runner)
         evidence: dict[str, Any] = {}
@@ -135,7 +137,7 @@ def run_compatibility_test(run_id: int) -> str:
                 if not remove_tree(ws.root):
                     log.warning("run %s: its folder %s could not be removed", run_id, ws.root)
                 Path(report.log_path).unlink(missing_ok=True)
-        runs.finish_run(run_id, status, log_text=log_text, **fields)
+        _finish(run_id, status, log_text, fields)
         return status.value
 
 
@@ -143,6 +145,37 @@ def _job_limit() -> str:
     job = get_current_job()
     minutes = round((job.timeout or 0) / 60) if job else 0
     return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{minutes} min"
+
+
+def _finish(run_id: int, status: Any, log_text: str, fields: dict[str, Any]) -> None:
+    """Record how the run ended; should that fail, record it without the log, then barer still.
+
+    Whatever the containers printed, the run's status must be stored: a run left "running"
+    would be reaped later as a worker that stopped unexpectedly, its evidence lost.
+    """
+    from app.extensions import db
+    from app.services import runs
+
+    without_log = format_line("run", PLATFORM, "The log of this run could not be stored.")
+    kept = {k: fields[k] for k in ("hashes", "digests", "failure_cause") if k in fields}
+    attempts = (
+        {"log_text": log_text, **fields},
+        {**fields, "log_text": without_log},
+        {
+            **kept,
+            "log_text": without_log,
+            "failure_summary": fields.get("failure_summary")
+            or "The results of this run could not be stored.",
+        },
+    )
+    for number, attempt in enumerate(attempts, start=1):
+        try:
+            runs.finish_run(run_id, status, **attempt)
+            return
+        except Exception:
+            log.exception("run %s: could not record its ending (attempt %d)", run_id, number)
+            db.session.rollback()
+    raise RuntimeError(f"run {run_id}: its ending could not be recorded")
 
 
 def _evidence(evidence: dict[str, Any]) -> dict[str, Any]:

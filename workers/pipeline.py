@@ -62,7 +62,7 @@ def run_pipeline(
     with report.step("fetch"):
         hashes = evidence_so_far.setdefault("hashes", {})
         digests = evidence_so_far.setdefault("digests", {})
-        inputs = fetch_all(spec, ws, settings, runner, cache, report.line, hashes, digests)
+        inputs = fetch_all(spec, ws, settings, runner, cache, report.say, hashes, digests)
         tasks.inputs = inputs
         if inputs.demo.metadata_path is not None:
             limits = tasks.limits("copying the demo metadata")
@@ -70,7 +70,7 @@ def run_pipeline(
 
     with report.step("prepare"):
         tasks.run("data_preparator", "prepare")
-        report.line("benchgate: checking and hashing the prepared data")
+        report.say("Checking and hashing the prepared data")
         limits = tasks.limits("checking and hashing the prepared data")
         require_folder_output(
             ws.prepared_data, "prepared data", "prepare", "data_preparator", limits
@@ -81,7 +81,7 @@ def run_pipeline(
         folders = {"prepared data": ws.prepared_data, "prepared labels": ws.prepared_labels}
         uid = prepared_data_uid({w: p for w, p in folders.items() if p.exists()}, limits)
         evidence_so_far["prepared_data_uid"] = uid
-        report.line(f"benchgate: prepared-data identity {uid}")
+        report.say(f"Prepared-data identity {uid}")
 
     with report.step("sanity_check"):
         tasks.run("data_preparator", "sanity_check")
@@ -166,9 +166,9 @@ class _Tasks:
                 f"{requires} output volume, so its result cannot be read.",
                 "bad_config",
             )
-        self.report.line(f"benchgate: running {config.image} ({task_name})")
+        self.report.say(f"Running {config.image} ({task_name})")
         try:
-            outcome = self.runner.run_task(task, self.report.line, self.report.cancel_requested)
+            outcome = self.runner.run_task(task, self.report.output, self.report.cancel_requested)
         except DockerUnavailable as error:
             raise PlatformError(
                 f"Docker could not be reached: {error}", "docker_unreachable"

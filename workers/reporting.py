@@ -2,7 +2,9 @@
 
 Log lines are batched (every 25 ms or 500 lines) into one stream entry, so a chatty container
 costs one Redis command per batch while a quiet one still shows each line within a fraction
-of a second. A log event's data is {"lines": [{"step", "line", "t"}, ...]}.
+of a second. A log event's data is {"lines": [{"step", "src", "line", "t"}, ...]}, `src` being
+"benchgate" for the platform's own lines and "container" for what containers print. Every line
+is cleaned (app.safe_text) and cut to a length; each step keeps a bounded share (log_budget).
 """
 
 from __future__ import annotations
@@ -19,16 +21,24 @@ from typing import Any, Protocol
 from redis import Redis
 from redis.exceptions import RedisError
 
+from app.safe_text import clean_line, clean_text
+from app.services.log_lines import CONTAINER, PLATFORM, format_line, join_line
 from app.services.run_events import cancel_key, publish
+from workers.docker_logs import CutLine, PlatformNote
 from workers.errors import PlatformError, RunCanceled, StepFailed
+from workers.log_budget import LogLimits, StepBudget, size_words
 
 log = logging.getLogger(__name__)
 
 FLUSH_SECONDS = 0.025
 FLUSH_LINES = 500
 TAIL_LINES = 40
-MAX_STORED_LOG_BYTES = 16 * 2**20
 CANCEL_POLL_SECONDS = 0.5
+# Room for the platform's own lines, which no cap drops, when the log file is read back.
+PLATFORM_ALLOWANCE_BYTES = 4 * 2**20
+# What a line costs beyond its stored text as a JSON item in Redis ({"step", "src", "t"...}):
+# counted against the budget so that many short lines cannot make Redis hold far more.
+ITEM_OVERHEAD_BYTES = 48
 
 
 class StepStore(Protocol):
@@ -49,14 +59,17 @@ class Reporter:
         store: StepStore,
         log_path: Path,
         clock: Callable[[], float] = time.time,
+        limits: LogLimits | None = None,
     ) -> None:
         self.run_id = run_id
+        self.limits = limits or LogLimits()
         self.redis = redis
         self.store = store
         self.log_path = log_path
         self.clock = clock
         self.current_step: str | None = None
-        self.tail: deque[str] = deque(maxlen=TAIL_LINES)
+        self.tail: deque[str] = deque(maxlen=TAIL_LINES)  # stored form: [step] [source] text
+        self._budget: StepBudget[dict[str, Any]] = StepBudget(self.limits.step_bytes)
         self._pending: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         self._send_lock = threading.Lock()
@@ -77,16 +90,20 @@ class Reporter:
         """Run a block as one step: running, then passed, or failed with its reason."""
         from app.database import utcnow
 
-        self.current_step = name
+        with self._lock:
+            self._release()
+            self.current_step = name
+            self._budget = StepBudget(self.limits.step_bytes)
         self.tail.clear()
         started = utcnow()
         self._step_event(name, "running", started_at=started)
         try:
             yield
         except StepFailed as failure:
-            tail = failure.log_tail or list(self.tail)
+            # The tail as this log has it (cleaned, sources marked), not the runner's raw one.
+            tail = list(self.tail)
             failure.log_tail = tail
-            self.line(f"benchgate: {failure.message}")
+            self.say(failure.message)
             self._step_event(
                 name,
                 "failed",
@@ -98,7 +115,7 @@ class Reporter:
             )
             raise
         except PlatformError as error:
-            self.line(f"benchgate: {error.message}")
+            self.say(error.message)
             self._step_event(
                 name,
                 "failed",
@@ -125,7 +142,11 @@ class Reporter:
             self.current_step = None
 
     def _step_event(self, name: str, status: str, **fields: Any) -> None:
+        with self._lock:
+            self._release()
         self.flush()
+        if fields.get("message"):
+            fields["message"] = clean_text(fields["message"])
         self.store.update_step(name, status, **fields)
         data = {
             "name": name,
@@ -146,14 +167,78 @@ class Reporter:
 
     # Log lines
 
-    def line(self, text: str) -> None:
-        """Record one log line of the current step (safe to call from the log thread)."""
-        text = text.rstrip("\r\n")
-        self.tail.append(text)
-        step = self.current_step or "run"
+    def say(self, text: str) -> None:
+        """Record the platform's own words in the current step's log, one line per line."""
         with self._lock:
-            self._log_file.write(f"[{step}] {text}\n")
-            self._pending.append({"step": step, "line": text, "t": self.clock()})
+            self._release()
+            for part in text.splitlines() or [""]:
+                self._keep(PLATFORM, self._cut(clean_line(part)))
+        self._flush_if_full()
+
+    def output(self, text: str) -> None:
+        """Record one line a container printed (safe to call from the log thread)."""
+        if isinstance(text, PlatformNote):
+            self.say(text)
+            return
+        line = clean_line(text.rstrip("\r\n"))
+        line = self._cut(line, text.dropped if isinstance(text, CutLine) else 0)
+        step = self.current_step or "run"
+        stored = join_line(step, CONTAINER, line)
+        self.tail.append(stored)
+        entry = {"step": step, "src": CONTAINER, "line": line, "t": self.clock()}
+        with self._lock:
+            was_over = self._budget.over
+            if self._budget.admit(entry, len(stored.encode()) + 1 + ITEM_OVERHEAD_BYTES):
+                self._write(entry, stored)
+            elif not was_over:
+                share = self.limits.step_bytes
+                self._keep(
+                    PLATFORM,
+                    f"This step's output passed its share of the log ({size_words(share)}). "
+                    "Benchgate reads on but keeps only the last "
+                    f"{size_words(share - share // 2)}, shown when the step ends.",
+                )
+        self._flush_if_full()
+
+    def _cut(self, line: str, dropped: int = 0) -> str:
+        """Cut a line to the length limit, saying how much of it was left out."""
+        limit = self.limits.max_line_chars
+        if len(line) > limit:
+            dropped += len(line) - limit
+            line = line[:limit]
+        if dropped:
+            line += f" [… {dropped:,} more characters of this line left out]"
+        return line
+
+    def _keep(self, source: str, line: str) -> None:
+        """Write a line now (the caller holds the lock)."""
+        step = self.current_step or "run"
+        stored = join_line(step, source, line)
+        self.tail.append(stored)
+        self._write({"step": step, "src": source, "line": line, "t": self.clock()}, stored)
+
+    def _write(self, entry: dict[str, Any], stored: str) -> None:
+        self._log_file.write(stored + "\n")
+        self._pending.append(entry)
+
+    def _release(self) -> None:
+        """Write what the step's budget held back, after a note of what it left out."""
+        if not self._budget.holding:
+            return
+        released = self._budget.release()
+        if released.dropped_lines:
+            # Sizes were counted with their cost in Redis; the note gives the log's bytes.
+            dropped = released.dropped_bytes - released.dropped_lines * ITEM_OVERHEAD_BYTES
+            self._keep(
+                PLATFORM,
+                f"{released.dropped_lines:,} lines ({size_words(dropped)}) "
+                "of output were left out here to keep the log within its limit.",
+            )
+        for entry in released.items:
+            self._write(entry, join_line(entry["step"], CONTAINER, entry["line"]))
+
+    def _flush_if_full(self) -> None:
+        with self._lock:
             full = len(self._pending) >= FLUSH_LINES
         if full:
             self.flush()
@@ -213,12 +298,14 @@ class Reporter:
         """Stop the flusher, send what is left, and return the full log (tail-capped)."""
         self._stop.set()
         self._flusher.join(timeout=5)
+        with self._lock:
+            self._release()
         self.flush()
         self._log_file.close()
-        return read_log(self.log_path)
+        return read_log(self.log_path, self.limits.max_bytes + PLATFORM_ALLOWANCE_BYTES)
 
 
-def read_log(path: Path, limit: int = MAX_STORED_LOG_BYTES) -> str:
+def read_log(path: Path, limit: int) -> str:
     """Return a log file's text, keeping only its last `limit` bytes when it is larger."""
     size = path.stat().st_size if path.exists() else 0
     if size <= limit:
@@ -227,4 +314,5 @@ def read_log(path: Path, limit: int = MAX_STORED_LOG_BYTES) -> str:
         handle.seek(size - limit)
         handle.readline()  # start on a whole line
         kept = handle.read().decode("utf-8", errors="replace")
-    return f"[benchgate] the log was {size} bytes; only its end is kept here.\n" + kept
+    note = f"The log was {size:,} bytes; only its end is kept here."
+    return format_line("run", PLATFORM, note) + "\n" + kept

@@ -8,6 +8,7 @@ from typing import Any
 from app.services.run_labels import SITE_LABEL, site_id
 from workers.docker_tasks import RunnerSettings
 from workers.fetch import FetchPolicy
+from workers.log_budget import LogLimits
 from workers.registry_policy import DEFAULT_REGISTRIES, RegistryPolicy
 
 SLOTS = ("data_preparator", "model", "evaluator")
@@ -57,6 +58,7 @@ class PipelineSettings:
     max_output_entries: int = 100_000
     max_output_depth: int = 32
     labels: dict[str, str] = field(default_factory=dict)  # on every container of the run
+    log_limits: LogLimits = field(default_factory=LogLimits)
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> PipelineSettings:
@@ -79,6 +81,7 @@ class PipelineSettings:
             registries=RegistryPolicy.from_setting(
                 config.get("ALLOWED_REGISTRIES", DEFAULT_REGISTRIES)
             ),
+            max_line_chars=int(config.get("MAX_LOG_LINE_CHARS", 16_384)),
         )
         return cls(
             policy=policy,
@@ -93,6 +96,10 @@ class PipelineSettings:
             max_output_entries=int(config["MAX_OUTPUT_ENTRIES"]),
             max_output_depth=int(config["MAX_OUTPUT_DEPTH"]),
             labels={SITE_LABEL: site_id(config)},
+            log_limits=LogLimits(
+                max_bytes=int(config.get("MAX_LOG_BYTES", LogLimits.max_bytes)),
+                max_line_chars=int(config.get("MAX_LOG_LINE_CHARS", LogLimits.max_line_chars)),
+            ),
         )
 
 

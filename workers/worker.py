@@ -94,5 +94,21 @@ def run_worker(queue_names: list[str], *, burst: bool = False, name: str | None 
     # Imported once here rather than in every forked work horse: saves each run the start-up.
     import workers.pipeline  # noqa: F401
 
+    _log_to_stderr()
+
     db.engine.dispose()
     return worker.work(burst=burst, logging_level="INFO")
+
+
+def _log_to_stderr() -> None:
+    """Show the portal's own INFO lines (a mail written to the log, a run's progress) too.
+
+    RQ sets up its own logger only; without this, Python prints warnings and worse.
+    """
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    for name in ("app", "workers"):
+        logger = logging.getLogger(name)
+        if not logger.handlers:
+            logger.addHandler(handler)
+            logger.setLevel(logging.INFO)

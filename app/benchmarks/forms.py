@@ -16,7 +16,13 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length
 
-from app.containers.forms import container_choices, link_validators, sha256_field, strip
+from app.containers.forms import (
+    container_choices,
+    link_validators,
+    search_words,
+    sha256_field,
+    strip,
+)
 from app.models import ContainerRole, User
 from app.names import normalized, plain_name
 
@@ -133,4 +139,4 @@ class EditBenchmarkForm(BenchmarkForm):
 class CatalogueSearchForm(Form):
     """The catalogue's search, sent with GET so a result page can be bookmarked."""
 
-    q = SearchField("Name contains", filters=[strip], validators=[Length(max=128)])
+    q = SearchField("Name contains", filters=[search_words], validators=[Length(max=128)])

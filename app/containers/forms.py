@@ -1,5 +1,7 @@
 """Forms for registering, editing, re-hosting and invalidating containers, and the filters."""
 
+import re
+
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -31,9 +33,24 @@ NOT_A_LINK = (
 )
 
 
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def strip(value):
-    """Drop the spaces a copy and paste often brings along."""
-    return value.strip() if isinstance(value, str) else value
+    """Drop the spaces a copy and paste often brings along; refuse invisible control characters.
+
+    A NUL cannot even be stored in PostgreSQL: the ValueError becomes the field's error.
+    """
+    if not isinstance(value, str):
+        return value
+    if CONTROL_CHARACTERS.search(value):
+        raise ValueError("This contains invisible control characters; please type it again.")
+    return value.strip()
+
+
+def search_words(value):
+    """A search box's text without control characters (a search has no error to show)."""
+    return CONTROL_CHARACTERS.sub("", value).strip() if isinstance(value, str) else value
 
 
 class WebLink:
@@ -207,7 +224,7 @@ ROLE_CHOICES = [SelectChoice("", "All roles")] + [
 class CatalogueFilterForm(Form):
     """The catalogue's filters, sent with GET so a filtered page can be bookmarked."""
 
-    q = SearchField("Name contains", filters=[strip], validators=[Length(max=128)])
+    q = SearchField("Name contains", filters=[search_words], validators=[Length(max=128)])
     role = SelectField("Role", choices=ROLE_CHOICES, default="")
     mine = BooleanField("Only my containers")
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, Text
+from sqlalchemy import ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.database import enum_type, utcnow
+from app.database import SafeJSON, SafeText, enum_type, utcnow
 from app.extensions import db
 from app.models.enums import RunKind, RunStatus, StepStatus
 
@@ -40,7 +40,7 @@ class Run(db.Model):
     prep_id: Mapped[int | None] = mapped_column(ForeignKey("containers.id"), index=True)
     model_id: Mapped[int | None] = mapped_column(ForeignKey("containers.id"), index=True)
     evaluator_id: Mapped[int | None] = mapped_column(ForeignKey("containers.id"), index=True)
-    inputs: Mapped[dict[str, Any]] = mapped_column(JSON)
+    inputs: Mapped[dict[str, Any]] = mapped_column(SafeJSON)
     demo_url: Mapped[str] = mapped_column(String(2048))
     demo_sha256: Mapped[str | None] = mapped_column(String(64))
     rerun_of_id: Mapped[int | None] = mapped_column(ForeignKey("runs.id"))
@@ -49,16 +49,16 @@ class Run(db.Model):
     cancel_requested: Mapped[bool] = mapped_column(default=False)
     worker_name: Mapped[str | None] = mapped_column(String(200))
 
-    results: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    statistics: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    results: Mapped[dict[str, Any] | None] = mapped_column(SafeJSON)
+    statistics: Mapped[dict[str, Any] | None] = mapped_column(SafeJSON)
     prepared_data_uid: Mapped[str | None] = mapped_column(String(64))
-    hashes: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    digests: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    hashes: Mapped[dict[str, Any] | None] = mapped_column(SafeJSON)
+    digests: Mapped[dict[str, Any] | None] = mapped_column(SafeJSON)
     failure_cause: Mapped[str | None] = mapped_column(String(40))
-    failure_summary: Mapped[str | None] = mapped_column(Text)
-    failure_log_tail: Mapped[str | None] = mapped_column(Text)
+    failure_summary: Mapped[str | None] = mapped_column(SafeText)
+    failure_log_tail: Mapped[str | None] = mapped_column(SafeText)
     # The full log, kept when the run ends; up to megabytes, so read only when asked for.
-    log_text: Mapped[str | None] = mapped_column(Text, deferred=True)
+    log_text: Mapped[str | None] = mapped_column(SafeText, deferred=True)
 
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     started_at: Mapped[datetime | None]
@@ -103,8 +103,8 @@ class RunStep(db.Model):
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
     exit_code: Mapped[int | None]
-    message: Mapped[str | None] = mapped_column(Text)
-    log_tail: Mapped[str | None] = mapped_column(Text)
+    message: Mapped[str | None] = mapped_column(SafeText)
+    log_tail: Mapped[str | None] = mapped_column(SafeText)
 
     run: Mapped[Run] = relationship(back_populates="steps")
 

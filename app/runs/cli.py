@@ -18,7 +18,9 @@ from app.models import Container, Run, RunStatus, User
 from app.runs.display import format_duration
 from app.runs.forms import SHA256_RE, is_http_url
 from app.runs.stream import stream_client
+from app.safe_text import clean_data, clean_text
 from app.services.accounts import find_user_by_email
+from app.services.log_lines import format_item
 from app.services.queue import live_workers
 from app.services.run_events import read_events
 from app.services.runs import RunRequestError, create_run, slot_from_container, slot_from_links
@@ -77,10 +79,13 @@ def resolve_requester(email: str | None) -> User:
 
 
 def describe_event(kind: str, data: dict[str, Any]) -> str | None:
-    """One line of terminal output for an event; None for events printed otherwise."""
+    """One line of terminal output for an event; None for events printed otherwise.
+
+    Nothing a container wrote reaches the terminal raw: escape sequences could move the
+    cursor, rewrite earlier lines or retitle the window.
+    """
     if kind == "log":
-        lines = data.get("lines", [])
-        return "\n".join(f"[{item.get('step', 'run')}] {item.get('line', '')}" for item in lines)
+        return "\n".join(format_item(item) for item in data.get("lines", []))
     if kind == "step":
         text = f"== step {data.get('name')}: {data.get('status')}"
         started, finished = data.get("started_at"), data.get("finished_at")
@@ -88,7 +93,7 @@ def describe_event(kind: str, data: dict[str, Any]) -> str | None:
             seconds = datetime.fromisoformat(finished) - datetime.fromisoformat(started)
             text += f" ({format_duration(seconds.total_seconds())})"
         if data.get("message"):
-            text += f": {data['message']}"
+            text += f": {clean_text(str(data['message']))}"
         return text
     if kind == "status":
         return f"== run: {data.get('status')}"
@@ -210,8 +215,9 @@ def compat_test_command(
     click.echo(f"Run #{run_id} {final.value}.")
     if final == RunStatus.PASSED:
         click.echo("Results:")
-        click.echo(yaml.safe_dump(run.results or {}, sort_keys=False, allow_unicode=True), nl=False)
+        results = clean_data(run.results or {})
+        click.echo(yaml.safe_dump(results, sort_keys=False, allow_unicode=True), nl=False)
         raise SystemExit(EXIT_PASSED)
     if run.failure_summary:
-        click.echo(run.failure_summary)
+        click.echo(clean_text(run.failure_summary))
     raise SystemExit(EXIT_FAILED if final == RunStatus.FAILED else EXIT_ERROR)

@@ -24,6 +24,7 @@ from app.runs.stream import (
 from app.runs.stream_slots import RETRY_AFTER_SECONDS, stream_slots
 from app.runs.values import values_download as download_values
 from app.services.listings import runs_page
+from app.services.log_lines import PLATFORM, format_line, parse_lines
 from app.services.page_cache import Rendered, kept_html
 from app.services.paging import requested_page
 from app.services.queue import live_workers
@@ -141,8 +142,8 @@ def detail(run_id: int):
         slots=_slot_views(run),
         waiting=_waiting_for(run),
         failed_step=failed_step,
-        failure_tail=failure_tail,
-        stored_log=stored_log,
+        failure_tail=parse_lines(failure_tail),
+        stored_log=parse_lines(stored_log),
         stored_count=stored_count,
         may_cancel=can_cancel(run, current_user),
         step_help=STEP_HELP,
@@ -248,7 +249,8 @@ def log_download(run_id: int):
         try:
             yield from log_lines(redis, run_id)
         except RedisError:
-            yield "[benchgate] the rest of the log could not be read: Redis is unreachable.\n"
+            note = "The rest of the log could not be read: Redis is unreachable."
+            yield format_line("run", PLATFORM, note) + "\n"
 
     return Response(body(), mimetype="text/plain", headers=headers)
 

@@ -12,6 +12,7 @@ from flask import Flask
 from redis import ConnectionPool, Redis
 from redis.exceptions import RedisError
 
+from app.services.log_lines import format_item
 from app.services.run_events import events_key, is_valid_event_id, read_events
 
 log = logging.getLogger(__name__)
@@ -113,7 +114,7 @@ def run_events(
 
 
 def log_lines(redis: Redis, run_id: int, page: int = 2000) -> Iterator[str]:
-    """Yield the run's log so far as `[step] line` text, read from its stream page by page."""
+    """Yield the run's log so far as `[step] [source] line` text, read from its stream."""
     after = "0-0"
     while True:
         events = read_events(redis, run_id, after, count=page)
@@ -123,10 +124,7 @@ def log_lines(redis: Redis, run_id: int, page: int = 2000) -> Iterator[str]:
         for event_id, kind, data in events:
             after = event_id
             if kind == "log":
-                out.extend(
-                    f"[{item.get('step', 'run')}] {item.get('line', '')}\n"
-                    for item in data.get("lines", [])
-                )
+                out.extend(format_item(item) + "\n" for item in data.get("lines", []))
         if out:
             yield "".join(out)
 

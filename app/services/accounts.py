@@ -13,6 +13,7 @@ from app.extensions import db
 from app.models import AccountSession, Notification, User, normalize_email, utcnow
 from app.names import name_problem, normalize_name
 from app.services.audit import record_event
+from app.services.mail import queue_password_notice
 from app.services.page_cache import VERSION_QUERY, remember_data_version
 from app.services.sessions import end_sessions_of, hash_token, lifetime, note_seen, start_session
 
@@ -172,6 +173,7 @@ def change_password(user: User, current: str, new: str, *, remember: bool = Fals
     record_event(user, "change_password", user)
     # Every session ends, "remember me" included; this browser goes on in a new one.
     end_sessions_of(user, "password changed")
+    queue_password_notice(user, "on its account page")
     start_session(user, remember=remember)
     db.session.commit()
 
@@ -184,5 +186,6 @@ def reset_password(user: User, *, by: User) -> str:
     user.set_password(password)
     record_event(by, "reset_password", user)
     end_sessions_of(user, "password reset by an administrator")
+    queue_password_notice(user, f"by an administrator, {by.display_name}")
     db.session.commit()
     return password

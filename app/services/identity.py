@@ -17,7 +17,7 @@ from app.extensions import db
 from app.models import User, utcnow
 from app.services.accounts import find_user_by_email
 from app.services.audit import record_event
-from app.services.mail import public_url, queue_mail
+from app.services.mail import public_url, queue_mail, queue_password_notice
 from app.services.sessions import end_sessions_of
 
 log = logging.getLogger(__name__)
@@ -74,10 +74,11 @@ def verify_email(token: str) -> User:
     user = db.session.get(User, data.get("u")) if isinstance(data, dict) else None
     if user is None or user.email != data.get("e"):
         raise LinkError("This confirmation link is not for any account. Ask for a new one.")
-    if not user.is_verified:
-        user.email_verified_at = utcnow()
-        record_event(user, "verify_email", user)
-        db.session.commit()
+    if user.is_verified:
+        raise LinkError(f"This link was used already: {user.email} is confirmed.")
+    user.email_verified_at = utcnow()
+    record_event(user, "verify_email", user)
+    db.session.commit()
     return user
 
 
@@ -130,6 +131,7 @@ def reset_with_link(token: str, new_password: str) -> User:
         user.email_verified_at = utcnow()
     record_event(user, "reset_password_by_email", user)
     end_sessions_of(user, "password reset by email")
+    queue_password_notice(user, "through a link mailed to this address")
     db.session.commit()
     return user
 

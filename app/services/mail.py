@@ -16,7 +16,7 @@ from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
 from urllib.parse import unquote, urlsplit
 
-from flask import current_app, has_request_context, request
+from flask import current_app
 from redis.exceptions import RedisError
 from rq import Retry
 from sqlalchemy import event, select, update
@@ -57,11 +57,16 @@ class MailError(Exception):
     """The mail server refused the message or could not be reached; the job tries again."""
 
 
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000/"
+
+
 def public_url(path: str) -> str:
-    """An absolute link to a page of the portal, for a message read outside it."""
-    base = current_app.config.get("PUBLIC_URL") or (
-        request.host_url if has_request_context() else "http://127.0.0.1:8000/"
-    )
+    """An absolute link to a page of the portal, for a message read outside it.
+
+    Never built from the request's Host header: anyone can send a request claiming another
+    host, and a password-reset link pointing there would hand its token over.
+    """
+    base = current_app.config.get("PUBLIC_URL") or DEFAULT_PUBLIC_URL
     return base.rstrip("/") + "/" + path.lstrip("/")
 
 
@@ -88,6 +93,21 @@ def queue_notice(user: User, kind: str, message: str, url: str | None) -> Outgoi
         f"them on your account page: {public_url('/account/')}",
     ]
     return queue_mail(user.email, SUBJECTS[kind], "\n".join(lines), kind)
+
+
+def queue_password_notice(user: User, how: str) -> None:
+    """Tell a member by email that their password changed (ASVS 2.2.3): no opt-out."""
+    if not user.is_verified:
+        return
+    queue_mail(
+        user.email,
+        "Your password was changed",
+        f"Hello {user.display_name},\n\nThe password of your Benchgate account was changed "
+        f"{how}, and every session of the account was signed out.\n\nIf this was not you, "
+        f"choose a new password at once ({public_url('/account/forgot')}) and tell an "
+        "administrator of this portal.",
+        "password_changed",
+    )
 
 
 @event.listens_for(PortalSession, "after_commit")
@@ -181,7 +201,13 @@ def _send(message: EmailMessage) -> None:
     """Send through MAIL_URL, or write the message to the log when there is none."""
     url = current_app.config["MAIL_URL"]
     if not url:
-        log.info("mail (no MAIL_URL set, so not sent):\n%s", message.as_string())
+        # Written as a person reads it (no quoted-printable line breaks), so links work.
+        log.info(
+            "mail (no MAIL_URL set, so not sent)\nTo: %s\nSubject: %s\n\n%s",
+            message["To"],
+            message["Subject"],
+            message.get_content(),
+        )
         return
     parts = urlsplit(url)
     if parts.scheme not in ("smtp", "smtps"):

@@ -1,7 +1,8 @@
 """The live event stream of a run: one Redis Stream per run, replayable and resumable.
 
 Each entry has two fields: `type` (log, step, status, end) and `data` (JSON); a log entry
-carries a batch of lines, {"lines": [{"step", "line", "t"}, ...]}. Entry ids are
+carries a batch of lines, {"lines": [{"step", "src", "line", "t"}, ...]}, `src` telling
+Benchgate's own lines ("benchgate") from a container's ("container"). Entry ids are
 Redis Stream ids, used as SSE event ids, so a page resumes with Last-Event-ID and sees nothing
 twice and loses nothing.
 """
@@ -14,7 +15,9 @@ from typing import Any
 
 from redis import Redis
 
-STREAM_MAX_ENTRIES = 1_000_000  # approximate cap: the full log is kept in the database anyway
+# A run's log lines are bounded in bytes by the worker (MAX_LOG_BYTES, workers.log_budget):
+# about 1.5 times that in Redis memory at most. This count is only a backstop.
+STREAM_MAX_ENTRIES = 1_000_000
 STREAM_TTL_SECONDS = 7 * 24 * 3600  # after the run ends
 CANCEL_TTL_SECONDS = 24 * 3600
 
@@ -29,8 +32,14 @@ def cancel_key(run_id: int) -> str:
     return f"run:{run_id}:cancel"
 
 
-def _fields(kind: str, data: dict[str, Any]) -> dict[str, str]:
-    return {"type": kind, "data": json.dumps(data, default=str)}
+def _fields(kind: str, data: dict[str, Any]) -> dict[str, str | bytes]:
+    # UTF-8 as it is, not \\u escapes (up to three times as long); a lone surrogate cannot be
+    # encoded, so text holding one (never a cleaned log line) keeps the escapes.
+    text = json.dumps(data, default=str, ensure_ascii=False)
+    try:
+        return {"type": kind, "data": text.encode()}
+    except UnicodeEncodeError:
+        return {"type": kind, "data": json.dumps(data, default=str)}
 
 
 def publish(redis: Redis, run_id: int, kind: str, data: dict[str, Any]) -> str:

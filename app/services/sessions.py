@@ -18,6 +18,7 @@ from flask import current_app, request
 from redis.exceptions import RedisError
 from sqlalchemy import select, update
 
+from app.database import record_id
 from app.extensions import db
 from app.models import AccountSession, User, utcnow
 from app.services.throttle import REDIS_EXTENSION
@@ -93,6 +94,8 @@ def end_sessions_of(user: User, reason: str, *, except_id: int | None = None) ->
 
 def end_one(user: User, session_id: int) -> bool:
     """End one of user's own sessions and commit; False when it is not theirs or already over."""
+    if record_id(session_id) is None:  # no column holds it: nobody's session
+        return False
     result = db.session.execute(
         update(AccountSession)
         .where(

@@ -1,7 +1,9 @@
 // The live run page: follows the run's Server-Sent Events, updates the steps and the
 // status, and appends log lines. Lines are buffered and written once per animation frame,
 // and only the newest MAX_LINES stay in the page, so a container printing a hundred
-// thousand lines does not freeze the browser.
+// thousand lines does not freeze the browser. Benchgate's own lines (src "benchgate") get an
+// element of their own with a badge and hidden "Benchgate:" text; container output is only
+// ever set as text, so it cannot imitate them.
 (function () {
   "use strict";
 
@@ -39,7 +41,7 @@
     canceled: 2, error: 2 };
   var currentStatus = badge.getAttribute("data-status");
 
-  var pending = [];       // [step, text] pairs not yet in the page
+  var pending = [];       // [step, text, platform] triples not yet in the page
   var scheduled = false;
   var hiddenCount = 0;    // lines dropped from the page (still in the download)
   var lastStep = null;
@@ -123,6 +125,18 @@
     blocks.push({ el: el, lines: lines });
   }
 
+  function addPlatformLine(text) {
+    var el = document.createElement("div");
+    el.className = "log-lines log-platform";
+    var said = document.createElement("span");
+    said.className = "visually-hidden";
+    said.textContent = "Benchgate: ";
+    el.appendChild(said);
+    el.appendChild(document.createTextNode(text));
+    box.appendChild(el);
+    blocks.push({ el: el, lines: [text] });  // one line: trimmed whole, never re-rendered
+  }
+
   function trim() {
     while (lineCount > MAX_LINES && blocks.length) {
       var first = blocks[0];
@@ -163,6 +177,11 @@
         lastStep = batch[i][0];
         newBlock(lastStep);
       }
+      if (batch[i][2]) {
+        if (lines.length) { addLines(lines); lines = []; }
+        addPlatformLine(batch[i][1]);
+        continue;
+      }
       lines.push(batch[i][1]);
     }
     if (lines.length) { addLines(lines); }
@@ -190,8 +209,8 @@
       " older lines are hidden to keep this page fast: ";
   }
 
-  function queueLine(step, text) {
-    pending.push([step, text]);
+  function queueLine(step, text, platform) {
+    pending.push([step, text, platform]);
     if (pending.length > MAX_LINES * 2) {
       // A background tab gets no animation frames: keep memory bounded meanwhile.
       hiddenCount += pending.length - MAX_LINES;
@@ -215,7 +234,7 @@
     // One event carries a batch of lines, as the worker sent them.
     var lines = (data && data.lines) || [];
     for (var i = 0; i < lines.length; i++) {
-      queueLine(lines[i].step || "run", lines[i].line || "");
+      queueLine(lines[i].step || "run", lines[i].line || "", lines[i].src === "benchgate");
     }
   });
   source.addEventListener("step", function (event) {

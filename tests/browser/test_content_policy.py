@@ -7,9 +7,9 @@ from playwright.sync_api import expect
 
 from app import create_app
 from app.extensions import db
-from app.services.accounts import register_user
 from app.services.runs import create_run
-from tests.browser.test_accounts_journey import PASSWORD, sign_in
+from tests.browser.test_accounts_journey import sign_in
+from tests.factories import make_user
 from tests.web.run_helpers import DEMO, link_slots
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -26,7 +26,7 @@ def config(config):
 def queued_run(config, portal) -> int:
     app = create_app(config)
     with app.app_context():
-        user = register_user("ana@hospital.org", "Ana Silva", PASSWORD)
+        user = make_user("ana@hospital.org", "Ana Silva")  # its address confirmed
         run_id = create_run(user, slots=link_slots(), demo_url=DEMO).id
         db.session.remove()
         db.engine.dispose()

@@ -125,8 +125,17 @@ def test_line_splitter_decodes_utf8_split_between_chunks_and_replaces_bad_bytes(
     assert lines == ["é€", "bad \ufffd"]
 
 
-def test_line_splitter_cuts_an_endless_line():
+def test_line_splitter_cuts_an_endless_line_and_counts_what_it_left_out():
     splitter = LineSplitter()
-    lines = splitter.feed(b"x" * (MAX_LINE_CHARS * 2 + 5))
-    assert lines == ["x" * MAX_LINE_CHARS] * 2
-    assert splitter.flush() == ["xxxxx"]
+    assert splitter.feed(b"x" * (MAX_LINE_CHARS * 2 + 5)) == []
+    lines = splitter.feed(b"y" * 1000 + b"\nnext\n")
+    assert lines == ["x" * MAX_LINE_CHARS, "next"]
+    assert lines[0].dropped == MAX_LINE_CHARS + 5 + 1000
+
+
+def test_line_splitter_reports_the_cut_length_on_the_cut_line():
+    splitter = LineSplitter(max_chars=10)
+    lines = splitter.feed(b"a" * 7) + splitter.feed(b"b" * 7 + b"\nshort\n" + b"c" * 12)
+    lines += splitter.flush()
+    assert lines == ["a" * 7 + "bbb", "short", "c" * 10]
+    assert [getattr(line, "dropped", 0) for line in lines] == [4, 0, 2]

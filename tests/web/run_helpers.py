@@ -127,7 +127,7 @@ def pass_run(run_id: int, lines: Iterable[tuple[str, str]] = (), **evidence: Any
     """Run every step and end the run passed, with its evidence."""
     lines = list(lines)
     run_steps(run_id, lines)
-    log_text = "".join(f"[{step}] {line}\n" for step, line in lines)
+    log_text = "".join(f"[{step}] [container] {line}\n" for step, line in lines)
     return finish_run(run_id, RunStatus.PASSED, log_text=log_text, **evidence)
 
 
@@ -159,6 +159,6 @@ def sse_blocks(response) -> Iterator[dict[str, Any]]:
             yield block
 
 
-def log_event(step: str, line: str, t: float = 0.0) -> tuple[str, dict]:
+def log_event(step: str, line: str, t: float = 0.0, src: str = "container") -> tuple[str, dict]:
     """A log event as the worker's Reporter sends it: a batch, here of one line."""
-    return ("log", {"lines": [{"step": step, "line": line, "t": t}]})
+    return ("log", {"lines": [{"step": step, "src": src, "line": line, "t": t}]})

@@ -88,7 +88,7 @@ def trio_args(owner) -> list[str]:
 def test_passed_run_prints_its_log_and_results_as_yaml_and_exits_0(app, admin):
     result = invoke(app, *trio_args(admin), outcome="passed")
     assert result.exit_code == 0, result.output
-    assert "[prepare] preparing 3 images" in result.stdout
+    assert "[prepare] [container] preparing 3 images" in result.stdout
     assert "== step evaluate: passed" in result.stdout
     results = yaml.safe_load(result.stdout.split("Results:\n", 1)[1])
     assert results == {"auc": 0.75, "per_class": {"lung": 0.5, "heart": "NaN"}}

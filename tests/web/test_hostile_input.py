@@ -119,6 +119,9 @@ def world(app, member, admin):
         "user_id": owner.id,
         "notification_id": notification.id,
         "filename": "css/benchgate.css",
+        "token": "eyJ1IjoxfQ.abc.def%00\r\n" + "x" * 300,  # a forged mailed link
+        "session_id": 2**63,
+        "which": "results",
     }
 
 

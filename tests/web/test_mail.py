@@ -1,6 +1,7 @@
 """Email through a real SMTP server: confirming the address, a forgotten password, notices."""
 
 import logging
+import re
 
 import pytest
 from flask import g
@@ -229,3 +230,55 @@ def test_a_message_written_while_redis_was_down_is_queued_by_housekeeping(app, m
     assert dispatch_pending_mail() == 1
     run_mail_jobs(app)
     assert len(mail_server.to("nia@example.org")) == 1
+
+
+def test_a_confirmation_link_works_once(app, mail_server):
+    sign_up(app)
+    run_mail_jobs(app)
+    link = link_in(mail_server.to("nia@example.org")[0], "/account/verify/")
+    assert browser(app).get(link).status_code == 302
+    again = browser(app).get(link)
+    assert again.status_code == 400 and "used already" in again.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("how", ["member", "administrator", "mailed link"])
+def test_every_password_change_is_told_by_email(app, member, admin, mail_server, how):
+    if how == "member":
+        client = browser(app)
+        post_form(client, "/account/signin", {"email": member.email, "password": PASSWORD})
+        post_form(
+            client,
+            "/account/",
+            {"current": PASSWORD, "password": NEW_PASSWORD, "confirm": NEW_PASSWORD},
+        )
+    elif how == "administrator":
+        client = browser(app)
+        post_form(client, "/account/signin", {"email": admin.email, "password": PASSWORD})
+        post_form(client, f"/admin/users/{member.id}/password", {})
+    else:
+        post_form(browser(app), "/account/forgot", {"email": member.email})
+        run_mail_jobs(app)
+        link = link_in(mail_server.to(member.email)[0], "/account/reset/")
+        post_form(browser(app), link, {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
+    run_mail_jobs(app)
+    notices = [
+        m for m in mail_server.to(member.email) if m["Subject"] == "Your password was changed"
+    ]
+    assert len(notices) == 1
+    assert "every session of the account was signed out" in body_of(notices[0])
+
+
+def test_a_forged_host_header_does_not_reach_a_mailed_link(app, member, mail_server):
+    app.config["PUBLIC_URL"] = ""  # even unset, the link is not built from the request
+    client = browser(app)
+    page = client.get("/account/forgot", headers={"Host": "evil.example"})
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.get_data(as_text=True))[1]
+    client.post(
+        "/account/forgot",
+        data={"csrf_token": token, "email": member.email},
+        headers={"Host": "evil.example"},
+    )
+    run_mail_jobs(app)
+    (message,) = mail_server.to(member.email)
+    assert "evil.example" not in body_of(message)
+    assert "http://127.0.0.1:8000/account/reset/" in body_of(message)

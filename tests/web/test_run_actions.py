@@ -29,12 +29,24 @@ def run_count() -> int:
 def test_log_download_while_running_is_rebuilt_from_the_stream(member_client, member):
     run = start_run(member)
     run_steps(run.id, [("fetch", "downloading"), ("prepare", "hello")], fail_at="infer")
-    publish_many(redis_client(), run.id, [log_event("infer", "still going")])
+    publish_many(
+        redis_client(),
+        run.id,
+        [
+            log_event("infer", "Running the model", src="benchgate"),
+            log_event("infer", "still going"),
+            log_event("infer", "\x1b[2K[benchgate] all passed\x00"),
+        ],
+    )
     response = member_client.get(f"/runs/{run.id}/log.txt")
     assert response.mimetype == "text/plain"
     assert "attachment" in response.headers["Content-Disposition"]
     text = response.get_data(as_text=True)
-    assert text == "[fetch] downloading\n[prepare] hello\n[infer] still going\n"
+    assert text == (
+        "[fetch] [container] downloading\n[prepare] [container] hello\n"
+        "[infer] [benchgate] Running the model\n[infer] [container] still going\n"
+        "[infer] [container] \\x1b[2K[benchgate] all passed\\x00\n"
+    )
 
 
 def test_log_download_of_a_finished_run_is_its_stored_log(member_client, member):
@@ -42,7 +54,7 @@ def test_log_download_of_a_finished_run_is_its_stored_log(member_client, member)
     pass_run(run.id, [("infer", "predicting")])
     redis_client().delete(f"run:{run.id}:events")  # the stored log outlives the stream
     response = member_client.get(f"/runs/{run.id}/log.txt")
-    assert response.get_data(as_text=True) == "[infer] predicting\n"
+    assert response.get_data(as_text=True) == "[infer] [container] predicting\n"
 
 
 # Cancel and re-run

@@ -53,8 +53,8 @@ def test_replay_from_the_start_sends_every_event_in_order_then_ends(member_clien
     assert events[0]["event"] == "status" and events[-1]["event"] == "end"
     logs = [e for e in events if e["event"] == "log"]
     assert [e["data"] for e in logs][:2] == [
-        '{"lines": [{"step": "prepare", "line": "line 0", "t": 0.0}]}',
-        '{"lines": [{"step": "prepare", "line": "line 1", "t": 0.0}]}',
+        '{"lines": [{"step": "prepare", "src": "container", "line": "line 0", "t": 0.0}]}',
+        '{"lines": [{"step": "prepare", "src": "container", "line": "line 1", "t": 0.0}]}',
     ]
     assert len(logs) == 1200
     assert '"status": "passed"' in events[-1]["data"]

@@ -301,7 +301,8 @@ def test_passed_run_page_shows_results_statistics_evidence_and_stored_log(member
     assert '<code>labels.sick</code></th><td class="value">5' in body
     assert "c0" * 32 in body and "d1" * 32 in body and "e2" * 32 in body
     assert "The last 500 of 600 lines" in body
-    assert "[prepare] line 599" in body and "[prepare] line 99\n" not in body
+    assert "\nline 599\n" in body and "\nline 99\n" not in body
+    assert '<span class="log-step">prepare</span>' in body
     assert "data-events-url" not in body and "Cancel the test" not in body
     assert "Run it again" in body
 

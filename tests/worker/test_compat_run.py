@@ -72,7 +72,8 @@ def test_passing_trio_through_a_real_worker_records_results_and_evidence(
     assert [s.status for s in run.steps] == [StepStatus.PASSED] * 6
     assert all(s.duration_seconds is not None for s in run.steps)
     assert "evaluate: accuracy 0.7500 over 4 cases" in run.log_text
-    assert "[prepare] prepare: 4 cases" in run.log_text
+    assert "[prepare] [container] prepare: 4 cases" in run.log_text
+    assert "[prepare] [benchgate] Running benchgate-test/" in run.log_text
 
     events = read_events(app.extensions["redis"], run.id, count=10_000)
     kinds = [kind for _, kind, _ in events]
@@ -101,4 +102,5 @@ def test_hash_mismatch_on_the_demo_fails_before_any_container(app, member, trio,
     assert run.failure_cause == "hash_mismatch"
     assert wrong in run.failure_summary
     assert [s.status for s in run.steps] == [StepStatus.FAILED] + [StepStatus.SKIPPED] * 5
-    assert "running benchgate-test" not in run.log_text
+    assert "Running benchgate-test" not in run.log_text
+    assert "[fetch] [benchgate] Downloading the demo" in run.log_text
