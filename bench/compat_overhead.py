@@ -23,10 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from _common import PROJECT_ROOT, Bench, median
-
-from tests.support.services import wait_until
-from tests.worker.helpers import worker_env
+from _common import PROJECT_ROOT, Bench, Project, median
 
 TARGET_RATIO = 1.10  # the command line's seconds over the five docker runs'
 HELP_ROUNDS = 3
@@ -161,55 +158,6 @@ def run_by_hand(folder: Path) -> dict[str, float]:
         raise RuntimeError("the hand-made run did not produce the expected results")
     seconds["total"] = time.perf_counter() - started
     return seconds
-
-
-@dataclass
-class Project:
-    """A copy of the project whose command line is timed, with its own worker and queue."""
-
-    label: str
-    root: Path
-    queue: str
-    worker: subprocess.Popen | None = None
-
-    def env(self, bench: Bench) -> dict[str, str]:
-        """The environment of its `flask` processes: the bench's services, its own queue."""
-        return {
-            **worker_env(bench.config),
-            "PYTHONPATH": str(self.root),
-            "RQ_QUEUES": self.queue,
-            "RUN_QUEUE": self.queue,
-        }
-
-    def flask(self, bench: Bench, *args: str, **kw: object) -> subprocess.Popen:
-        """Start `flask ARGS` from this copy of the project."""
-        return subprocess.Popen(
-            [sys.executable, "-m", "flask", *args], cwd=self.root, env=self.env(bench), **kw
-        )
-
-    def start_worker(self, bench: Bench) -> None:
-        """Start its `flask worker` and wait until it is idle on its queue."""
-        from rq import Worker
-
-        log = open(bench.folder / f"worker-{self.queue}.log", "w")  # noqa: SIM115
-        self.worker = self.flask(
-            bench, "worker", stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-        log.close()
-
-        def idle() -> bool:
-            workers = Worker.all(connection=bench.redis)
-            return any(self.queue in w.queue_names() and w.get_state() == "idle" for w in workers)
-
-        if not wait_until(idle, timeout=60, interval=0.1):
-            raise RuntimeError(f"the worker of {self.label} did not start")
-
-    def stop_worker(self) -> None:
-        """Stop its worker (by its process group) if it still runs."""
-        process, self.worker = self.worker, None
-        if process is not None and process.poll() is None:
-            os.killpg(process.pid, 15)
-            process.wait(timeout=30)
 
 
 def command_line(bench: Bench) -> list[str]:

@@ -180,7 +180,7 @@ class Reporter:
             self._release()
             for part in text.splitlines() or [""]:
                 self._keep(PLATFORM, self._cut(clean_line(part)))
-        self._flush_if_full()
+        self._flush_if_due()
 
     def output(self, text: str) -> None:
         """Record one line a container printed (safe to call from the log thread)."""
@@ -205,7 +205,7 @@ class Reporter:
                     "Benchgate reads on but keeps only the last "
                     f"{size_words(share - share // 2)}, shown when the step ends.",
                 )
-        self._flush_if_full()
+        self._flush_if_due()
 
     def _cut(self, line: str, dropped: int = 0) -> str:
         """Cut a line to the length limit, saying how much of it was left out."""
@@ -248,10 +248,17 @@ class Reporter:
         for entry in released.items:
             self._write(entry, join_line(entry["step"], CONTAINER, entry["line"]))
 
-    def _flush_if_full(self) -> None:
+    def _flush_if_due(self) -> None:
+        """Send the batch from the caller's thread when it is full or waited long enough.
+
+        Under a flood the lines never pause, and the flusher thread would wait for the
+        interpreter lock behind the thread delivering them; sending here keeps the bound.
+        """
         with self._lock:
-            full = len(self._pending) >= FLUSH_LINES
-        if full:
+            due = len(self._pending) >= FLUSH_LINES or (
+                self._pending and self._last_at - self._first_at >= MAX_WAIT_SECONDS
+            )
+        if due:
             self.flush()
 
     def flush(self) -> None:
