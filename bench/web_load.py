@@ -343,8 +343,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--reference-seconds",
         type=float,
-        default=5.0,
-        help="load on the reference page before each page, its yardstick (default 5)",
+        default=None,
+        help="load on the reference page before each page, its yardstick (default --seconds)",
     )
     parser.add_argument("--requests", type=int, default=None, help="cap per page (default none)")
     parser.add_argument("--clients", type=int, default=16, help="concurrent clients (16)")
@@ -384,6 +384,8 @@ def timed(label: str, action: Callable[[], object]) -> object:
 def main() -> int:
     """Set up, seed, count, load, report, tear down."""
     args = parse_args()
+    # As long as the page's own load, so that both have the same chance of a slow moment.
+    args.reference_seconds = args.reference_seconds or args.seconds
     if args.client == "wrk" and not wrk_available():
         print("wrk is not installed: apt-get install wrk, or use --client python", file=sys.stderr)
         return 2
