@@ -23,12 +23,20 @@ COLOUR_CODE = re.compile(r"\x1b\[[0-9;:]*m")
 
 
 @cache
+def _unsafe_codes() -> tuple[int, ...]:
+    """Every unsafe code point, found once per process (about 0.1 s): `re` has no categories."""
+    category = unicodedata.category
+    return tuple(
+        code for code in range(sys.maxunicode + 1) if category(chr(code)) in UNSAFE_CATEGORIES
+    )
+
+
+@cache
 def _unsafe(keep: str) -> re.Pattern[str]:
-    """A pattern of every unsafe character but those in `keep`, built once (0.1 s) per `keep`."""
+    """A pattern of every unsafe character but those in `keep`, built once per `keep`."""
     ranges: list[tuple[int, int]] = []
-    for code in range(sys.maxunicode + 1):
-        char = chr(code)
-        if unicodedata.category(char) not in UNSAFE_CATEGORIES or char in keep:
+    for code in _unsafe_codes():
+        if chr(code) in keep:
             continue
         if ranges and ranges[-1][1] == code - 1:
             ranges[-1] = (ranges[-1][0], code)
@@ -39,6 +47,12 @@ def _unsafe(keep: str) -> re.Pattern[str]:
         for start, end in ranges
     )
     return re.compile(f"[{body}]")
+
+
+def prepare() -> None:
+    """Build the patterns now: a worker does before it forks, so no run pays for them."""
+    _unsafe("\t")
+    _unsafe("\t\n")
 
 
 def _escaped(code: int) -> str:
