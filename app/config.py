@@ -64,9 +64,10 @@ class Config:
     PUBLIC_URL = ""  # the portal's address in mailed links (empty: http://127.0.0.1:8000/)
     VERIFY_LINK_HOURS = 48.0
     RESET_LINK_MINUTES = 60.0
-    # A signed-in session (with "remember me" too) lasts this long at most; sign-out, a
-    # password change and deactivation end it earlier (app.services.sessions).
+    # A signed-in session with "remember me" lasts this long at most, one without it
+    # SESSION_HOURS; sign-out, a password change and deactivation end them earlier.
     SESSION_LIFETIME_DAYS = 30.0
+    SESSION_HOURS = 12.0  # a session without "remember me" (OWASP ASVS level 2: 12 hours)
     # Failed sign-ins allowed per email and address, and per address whatever the email;
     # sign-ups per address (the syntax of the limits library).
     SIGNIN_LIMIT = "10 per 15 minutes"

@@ -81,6 +81,15 @@ def _empty_postgres(url: str) -> None:
             .all()
         )
         if tables:
+            # A worker process of the last test may still be ending its transaction: this
+            # database is the tests' own, so its other sessions are ended rather than waited
+            # for (waiting can deadlock with TRUNCATE's locks, taken table by table).
+            conn.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            )
             names = ", ".join(f'"{t}"' for t in tables)
             conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
     engine.dispose()

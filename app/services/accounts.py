@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from functools import cache
 
-from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy import Select, bindparam, case, func, select
 from sqlalchemy.orm import with_expression
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -15,7 +15,14 @@ from app.names import name_problem, normalize_name
 from app.services.audit import record_event
 from app.services.mail import queue_password_notice
 from app.services.page_cache import VERSION_QUERY, remember_data_version
-from app.services.sessions import end_sessions_of, hash_token, lifetime, note_seen, start_session
+from app.services.sessions import (
+    browser_lifetime,
+    end_sessions_of,
+    hash_token,
+    lifetime,
+    note_seen,
+    start_session,
+)
 
 
 class AccountError(Exception):
@@ -30,7 +37,11 @@ def load_signed_in(token: str) -> User | None:
     """
     found = db.session.execute(
         _signed_in_query(),
-        {"token_hash": hash_token(token), "born_after": utcnow() - lifetime()},
+        {
+            "token_hash": hash_token(token),
+            "remembered_after": utcnow() - lifetime(),
+            "started_after": utcnow() - browser_lifetime(),
+        },
     ).first()
     if found is None:
         return None
@@ -58,7 +69,12 @@ def _signed_in_query() -> Select:
         .where(
             AccountSession.token_hash == bindparam("token_hash"),
             AccountSession.ended_at.is_(None),
-            AccountSession.created_at > bindparam("born_after"),
+            # A browser session lasts SESSION_HOURS, a "remember me" one SESSION_LIFETIME_DAYS.
+            AccountSession.created_at
+            > case(
+                (AccountSession.remember, bindparam("remembered_after")),
+                else_=bindparam("started_after"),
+            ),
             User.active.is_(True),
         )
         # Fresh even when the account is already in the session (a test's, or after sign-in).

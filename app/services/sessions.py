@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 from flask import current_app, request
 from redis.exceptions import RedisError
-from sqlalchemy import select, update
+from sqlalchemy import and_, or_, select, update
 
 from app.database import record_id
 from app.extensions import db
@@ -35,8 +35,24 @@ def hash_token(token: str) -> str:
 
 
 def lifetime() -> timedelta:
-    """How long a session lasts at most, signed in with "remember me" or not."""
+    """How long a "remember me" session lasts at most (the cookie's lifetime too)."""
     return timedelta(days=float(current_app.config["SESSION_LIFETIME_DAYS"]))
+
+
+def browser_lifetime() -> timedelta:
+    """How long a session without "remember me" lasts at most."""
+    return timedelta(hours=float(current_app.config["SESSION_HOURS"]))
+
+
+def still_young():
+    """The condition a live session's age meets: a browser session lasts SESSION_HOURS, one
+    signed in with "remember me" SESSION_LIFETIME_DAYS (OWASP ASVS 3.3.2)."""
+    now = utcnow()
+    browser_session = browser_lifetime()
+    return or_(
+        and_(AccountSession.remember.is_(True), AccountSession.created_at > now - lifetime()),
+        and_(AccountSession.remember.is_(False), AccountSession.created_at > now - browser_session),
+    )
 
 
 def start_session(user: User, *, remember: bool = False) -> str:
@@ -116,7 +132,7 @@ def live_sessions(user: User) -> list[dict]:
         .where(
             AccountSession.user_id == user.id,
             AccountSession.ended_at.is_(None),
-            AccountSession.created_at > utcnow() - lifetime(),
+            still_young(),
         )
         .order_by(AccountSession.id.desc())
     ).all()
@@ -143,7 +159,7 @@ def session_is_live(session_id: int) -> bool:
         .where(
             AccountSession.id == session_id,
             AccountSession.ended_at.is_(None),
-            AccountSession.created_at > utcnow() - lifetime(),
+            still_young(),
             User.active.is_(True),
         )
     ).first()

@@ -87,13 +87,21 @@ def test_evidence_that_cannot_be_stored_still_leaves_the_run_ended(app, member, 
     assert run.failure_summary == "The results of this run could not be stored."
 
 
-def test_a_nul_typed_in_a_name_is_a_form_error_not_a_server_error(member_client):
+def test_a_control_character_typed_in_a_name_is_a_form_error_not_a_server_error(member_client):
     for url, data in [
-        ("/containers/register", {"name": "Chest\x00prep", "role": "model"}),
-        ("/benchmarks/new", {"name": "Chest\x00", "description": "Finds\x00 things"}),
+        ("/containers/register", {"name": "Chest\x01prep", "role": "model"}),
+        ("/benchmarks/new", {"name": "Chest\x1b", "description": "Finds\x01 things"}),
     ]:
         response = post_form(member_client, url, data)
         assert response.status_code == 200
-        assert "invisible control characters" in response.get_data(as_text=True)
-    for url in ("/containers/?q=ch%00est", "/benchmarks/?q=ch%00est"):
+        assert "invisible" in response.get_data(as_text=True)  # said by the field
+    for url in ("/containers/?q=ch%01est", "/benchmarks/?q=ch%01est"):
         assert member_client.get(url).status_code == 200
+
+
+def test_a_nul_anywhere_is_refused_with_a_plain_page(member_client):
+    response = post_form(member_client, "/containers/register", {"name": "Chest\x00prep"})
+    assert response.status_code == 400
+    assert "NUL character" in response.get_data(as_text=True)
+    for url in ("/containers/?q=ch%00est", "/benchmarks/?q=ch%00est"):
+        assert member_client.get(url).status_code == 400

@@ -156,3 +156,13 @@ def test_a_live_log_stream_stops_within_seconds_once_the_account_is_deactivated(
     assert time.monotonic() - started < 5
     assert events[-1]["event"] == "signed_out"
     assert "signed out" in events[-1]["data"]
+
+
+def test_a_browser_session_ends_after_its_hours_a_remembered_one_lasts_longer(app, member):
+    app.config["SESSION_HOURS"] = 0  # every browser session is already too old
+    plain = browser(app, member.email)
+    remembered = browser(app, member.email, remember=True)
+    assert not is_signed_in(plain)
+    assert is_signed_in(remembered)
+    app.config["SESSION_LIFETIME_DAYS"] = 0
+    assert not is_signed_in(remembered)

@@ -138,7 +138,7 @@ def test_cancel_while_hashing_a_huge_output_ends_the_run_canceled(
     log_file = Path(worker_config["WORK_DIR"]) / "runs" / f"run-{run.id}.log"
     worker = start_worker(worker_config, tmp_path / "worker.log")
     try:
-        hashing = "benchgate: checking and hashing the prepared data"
+        hashing = "[prepare] [benchgate] Checking and hashing the prepared data"
         assert wait_until(
             lambda: log_file.exists() and hashing in log_file.read_text(), timeout=90
         ), (tmp_path / "worker.log").read_text()[-3000:]
