@@ -15,7 +15,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.config import DEFAULT_SECRET_KEY, Config
 from app.database import ping_idle_connections
-from app.extensions import csrf, db, login_manager, migrate
+from app.extensions import csrf, db, login_manager
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -83,12 +83,14 @@ def _sqlalchemy_url(url: str) -> str:
 
 
 def register_extensions(app: Flask) -> None:
-    """Bind the database, migrations, sign-in, CSRF, Redis and the job queue to the app."""
+    """Bind the database, sign-in, CSRF, Redis and the job queue to the app.
+
+    Migrations come with the `flask db` commands (app.cli), loaded only when used.
+    """
     db.init_app(app)
     with app.app_context():
         for engine in db.engines.values():
             ping_idle_connections(engine, app.config["DB_PING_AFTER_SECONDS"])
-    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     csrf.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.signin"
@@ -168,7 +170,7 @@ def register_security(app: Flask) -> None:
 
 
 def register_commands(app: Flask) -> None:
-    """Add the `flask users`, `flask worker` and other commands."""
+    """Add the `flask users`, `flask worker`, `flask db` and other commands."""
     from app.cli import register
 
-    register(app)
+    register(app, migrations=str(PROJECT_ROOT / "migrations"))

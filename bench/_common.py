@@ -19,6 +19,7 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,7 @@ from tests.support.services import RedisServer, free_port, wait_until  # noqa: E
 from tests.worker.helpers import start_worker, stop_worker, worker_env  # noqa: E402
 from tests.worker.trio import serve_trio  # noqa: E402
 
-__all__ = ["PASSWORD", "PROJECT_ROOT", "Bench", "percentile", "median"]
+__all__ = ["PASSWORD", "PROJECT_ROOT", "Bench", "Project", "percentile", "median"]
 
 USER_EMAIL = "bench@example.org"
 TRIO_SLOTS = {"prep": "data_preparator", "model": "model", "evaluator": "evaluator"}
@@ -251,6 +252,55 @@ class Bench:
             if answer.status_code != 302:
                 raise RuntimeError(f"sign-in failed with HTTP {answer.status_code}")
             return "; ".join(f"{c.name}={c.value}" for c in session.cookies)
+
+
+@dataclass
+class Project:
+    """A copy of the project whose command line is timed, with its own worker and queue."""
+
+    label: str
+    root: Path
+    queue: str
+    worker: subprocess.Popen | None = None
+
+    def env(self, bench: Bench) -> dict[str, str]:
+        """The environment of its `flask` processes: the bench's services, its own queue."""
+        return {
+            **worker_env(bench.config),
+            "PYTHONPATH": str(self.root),
+            "RQ_QUEUES": self.queue,
+            "RUN_QUEUE": self.queue,
+        }
+
+    def flask(self, bench: Bench, *args: str, **kw: object) -> subprocess.Popen:
+        """Start `flask ARGS` from this copy of the project."""
+        return subprocess.Popen(
+            [sys.executable, "-m", "flask", *args], cwd=self.root, env=self.env(bench), **kw
+        )
+
+    def start_worker(self, bench: Bench) -> None:
+        """Start its `flask worker` and wait until it is idle on its queue."""
+        from rq import Worker
+
+        log = open(bench.folder / f"worker-{self.queue}.log", "w")  # noqa: SIM115
+        self.worker = self.flask(
+            bench, "worker", stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        log.close()
+
+        def idle() -> bool:
+            workers = Worker.all(connection=bench.redis)
+            return any(self.queue in w.queue_names() and w.get_state() == "idle" for w in workers)
+
+        if not wait_until(idle, timeout=60, interval=0.1):
+            raise RuntimeError(f"the worker of {self.label} did not start")
+
+    def stop_worker(self) -> None:
+        """Stop its worker (by its process group) if it still runs."""
+        process, self.worker = self.worker, None
+        if process is not None and process.poll() is None:
+            os.killpg(process.pid, 15)
+            process.wait(timeout=30)
 
 
 @contextlib.contextmanager

@@ -131,6 +131,7 @@ class Seeder:
                 "is_admin": i == ADMIN_ID or i % 100 == 0,
                 "active": True,
                 "created_at": EPOCH + timedelta(minutes=i),
+                "mail_opt_outs": "",
             }
 
     def _containers(self, ids: range, users: int) -> Iterator[dict[str, Any]]:

@@ -1,10 +1,11 @@
 """One Reporter per run: step rows in the database, events in the run's Redis Stream, the log file.
 
-Log lines are batched (every 25 ms or 500 lines) into one stream entry, so a chatty container
-costs one Redis command per batch while a quiet one still shows each line within a fraction
-of a second. A log event's data is {"lines": [{"step", "src", "line", "t"}, ...]}, `src` being
-"benchgate" for the platform's own lines and "container" for what containers print. Every line
-is cleaned (app.safe_text) and cut to a length; each step keeps a bounded share (log_budget).
+Log lines are batched into one stream entry, sent as soon as the container pauses (no line for
+2 ms), when 500 lines wait, or when the oldest has waited 10 ms: a chatty container costs one
+Redis command per batch, a quiet one shows each line at once. A log event's data is
+{"lines": [{"step", "src", "line", "t"}, ...]}, `src` being "benchgate" for the platform's own
+lines and "container" for what containers print. Every line is cleaned (app.safe_text) and
+cut to a length; each step keeps a bounded share (log_budget).
 """
 
 from __future__ import annotations
@@ -30,7 +31,11 @@ from workers.log_budget import LogLimits, StepBudget, size_words
 
 log = logging.getLogger(__name__)
 
-FLUSH_SECONDS = 0.025
+# A batch goes out when the lines stop coming for IDLE_SECONDS, when FLUSH_LINES wait, or
+# when the oldest has waited MAX_WAIT_SECONDS: at most one Redis command per IDLE_SECONDS
+# (when lines come just slower than that), a few per MAX_WAIT_SECONDS under a flood.
+IDLE_SECONDS = 0.002
+MAX_WAIT_SECONDS = 0.010
 FLUSH_LINES = 500
 TAIL_LINES = 40
 CANCEL_POLL_SECONDS = 0.5
@@ -72,6 +77,8 @@ class Reporter:
         self._budget: StepBudget[dict[str, Any]] = StepBudget(self.limits.step_bytes)
         self._pending: list[dict[str, Any]] = []
         self._lock = threading.Lock()
+        self._arrived = threading.Condition(self._lock)  # the first line of a batch came
+        self._first_at = self._last_at = 0.0  # monotonic times of the batch's first, last line
         self._send_lock = threading.Lock()
         self._stop = threading.Event()
         self._last_cancel_check = 0.0
@@ -173,7 +180,7 @@ class Reporter:
             self._release()
             for part in text.splitlines() or [""]:
                 self._keep(PLATFORM, self._cut(clean_line(part)))
-        self._flush_if_full()
+        self._flush_if_due()
 
     def output(self, text: str) -> None:
         """Record one line a container printed (safe to call from the log thread)."""
@@ -198,7 +205,7 @@ class Reporter:
                     "Benchgate reads on but keeps only the last "
                     f"{size_words(share - share // 2)}, shown when the step ends.",
                 )
-        self._flush_if_full()
+        self._flush_if_due()
 
     def _cut(self, line: str, dropped: int = 0) -> str:
         """Cut a line to the length limit, saying how much of it was left out."""
@@ -219,6 +226,10 @@ class Reporter:
 
     def _write(self, entry: dict[str, Any], stored: str) -> None:
         self._log_file.write(stored + "\n")
+        self._last_at = time.monotonic()
+        if not self._pending:
+            self._first_at = self._last_at
+            self._arrived.notify()
         self._pending.append(entry)
 
     def _release(self) -> None:
@@ -237,10 +248,17 @@ class Reporter:
         for entry in released.items:
             self._write(entry, join_line(entry["step"], CONTAINER, entry["line"]))
 
-    def _flush_if_full(self) -> None:
+    def _flush_if_due(self) -> None:
+        """Send the batch from the caller's thread when it is full or waited long enough.
+
+        Under a flood the lines never pause, and the flusher thread would wait for the
+        interpreter lock behind the thread delivering them; sending here keeps the bound.
+        """
         with self._lock:
-            full = len(self._pending) >= FLUSH_LINES
-        if full:
+            due = len(self._pending) >= FLUSH_LINES or (
+                self._pending and self._last_at - self._first_at >= MAX_WAIT_SECONDS
+            )
+        if due:
             self.flush()
 
     def flush(self) -> None:
@@ -261,8 +279,23 @@ class Reporter:
                 )
 
     def _flush_loop(self) -> None:
-        while not self._stop.wait(FLUSH_SECONDS):
+        while self._gather():
             self.flush()
+
+    def _gather(self) -> bool:
+        """Wait until a batch is due (see IDLE_SECONDS); False once the Reporter closes."""
+        with self._lock:
+            while not self._pending:
+                if self._stop.is_set():
+                    return False
+                self._arrived.wait()
+            while self._pending and not self._stop.is_set():
+                due = min(self._last_at + IDLE_SECONDS, self._first_at + MAX_WAIT_SECONDS)
+                left = due - time.monotonic()
+                if left <= 0:
+                    break
+                self._arrived.wait(left)
+            return not self._stop.is_set()
 
     def _publish_now(self, kind: str, data: dict[str, Any]) -> None:
         try:
@@ -296,7 +329,9 @@ class Reporter:
 
     def close(self) -> str:
         """Stop the flusher, send what is left, and return the full log (tail-capped)."""
-        self._stop.set()
+        with self._lock:
+            self._stop.set()
+            self._arrived.notify()
         self._flusher.join(timeout=5)
         with self._lock:
             self._release()

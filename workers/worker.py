@@ -93,6 +93,9 @@ def run_worker(queue_names: list[str], *, burst: bool = False, name: str | None 
     )
     # Imported once here rather than in every forked work horse: saves each run the start-up.
     import workers.pipeline  # noqa: F401
+    from app.safe_text import prepare
+
+    prepare()  # the log cleaner's patterns, which each work horse would build again
 
     _log_to_stderr()
 

@@ -68,3 +68,14 @@ def test_a_container_cannot_write_a_line_that_parses_as_benchgates():
 def test_lines_stored_before_sources_were_recorded_are_shown_unmarked():
     old = parse_line("[prepare] benchgate: running image")
     assert old.source is None and not old.platform
+
+
+def test_ascii_text_is_cleaned_as_the_full_table_would():
+    from app.safe_text import _unsafe, visible_escape
+
+    every_ascii = "".join(chr(code) for code in range(128))
+    for keep, clean in (("\t", clean_line), ("\t\n", clean_text)):
+        full = _unsafe(keep).sub(lambda m: visible_escape(m.group()), every_ascii)
+        assert clean(every_ascii) == full
+        # With one character beyond ASCII the full table applies, to the same effect.
+        assert clean(every_ascii + "\u202e") == full + "\\u202e"
