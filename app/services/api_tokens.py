@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import or_, select, update
 
+from app.database import record_id
 from app.extensions import db
 from app.models import ApiToken, User, utcnow
 from app.models.api_token import SCOPES
@@ -115,6 +116,8 @@ def live_tokens(user: User) -> list[ApiToken]:
 
 def revoke_token(user: User, token_id: int) -> bool:
     """Revoke one of user's own tokens and commit; False when not theirs or already over."""
+    if record_id(token_id) is None:  # no column holds it: nobody's token
+        return False
     result = db.session.execute(
         update(ApiToken)
         .where(
