@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, current_app, g, jsonify, request, url_for
+from flask import current_app, g, jsonify, request, url_for
 from flask_login import current_user
 from redis.exceptions import RedisError
 from sqlalchemy import select
@@ -27,7 +27,9 @@ from app.extensions import db
 from app.models import Run, RunKind, RunStatus
 from app.models.run import SLOTS
 from app.runs.forms import WorkflowTestForm
-from app.runs.stream import DEFAULT_BLOCK_MS, run_events, start_after, stream_client, stream_exists
+from app.runs.live import live_events
+from app.runs.stream import stream_exists
+from app.runs.stream_slots import RETRY_AFTER_SECONDS
 from app.services.api_tokens import token_is_live
 from app.services.log_lines import CONTAINER, parse_line
 from app.services.run_events import is_valid_event_id, read_events
@@ -272,44 +274,20 @@ def _stored_page(text: str, cursor: str, limit: int, finished: bool) -> dict[str
 def run_events_stream(run_id: int):
     """The run's events as Server-Sent Events, resumable with Last-Event-ID."""
     run = visible_run(run_id)
-    finished = (run.status.value, run.failure_summary or "") if run.is_finished else None
-    after = start_after(request.headers.get("Last-Event-ID"), request.args.get("last_id"))
-    app = current_app._get_current_object()
     token_id = g.api_token.id if g.api_token is not None else None
     session_id = current_user.session_id
-    db.session.remove()  # a stream may stay open for an hour without a database connection
 
-    def still_allowed() -> bool:
-        with app.app_context():
-            try:
-                return token_is_live(token_id) if token_id else session_is_live(session_id)
-            finally:
-                db.session.remove()
+    def allowed() -> bool:
+        return token_is_live(token_id) if token_id else session_is_live(session_id)
 
-    def lookup_status() -> tuple[str, str] | None:
-        with app.app_context():
-            try:
-                row = db.session.execute(
-                    select(Run.status, Run.failure_summary).where(Run.id == run_id)
-                ).one_or_none()
-            finally:
-                db.session.remove()
-        if row is None or not RunStatus(row[0]).finished:
-            return None
-        return RunStatus(row[0]).value, row[1] or ""
-
-    body = run_events(
-        stream_client(app),
-        run_id,
-        after=after,
-        finished=finished,
-        lookup_status=lookup_status,
-        block_ms=int(app.config.get("SSE_BLOCK_MS", DEFAULT_BLOCK_MS)),
-        still_allowed=still_allowed,
-    )
-    response = Response(body, mimetype="text/event-stream")
-    response.headers["Cache-Control"] = "no-cache"
-    response.headers["X-Accel-Buffering"] = "no"
+    response = live_events(run, current_user.id, allowed)
+    if response is None:
+        raise ApiError(
+            429,
+            "rate_limited",
+            "Too many live logs are open for this account or this server; try again soon.",
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
     return response
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from redis.exceptions import RedisError
-from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Container, Run, RunStatus, StepStatus
@@ -13,15 +12,12 @@ from app.models.run import SLOTS
 from app.runs import bp
 from app.runs.display import STEP_HELP, last_lines
 from app.runs.forms import SLOT_NAMES, WorkflowTestForm
+from app.runs.live import live_events
 from app.runs.stream import (
-    DEFAULT_BLOCK_MS,
     log_lines,
-    run_events,
-    start_after,
-    stream_client,
     stream_exists,
 )
-from app.runs.stream_slots import RETRY_AFTER_SECONDS, stream_slots
+from app.runs.stream_slots import RETRY_AFTER_SECONDS
 from app.runs.values import values_download as download_values
 from app.services.listings import runs_page
 from app.services.log_lines import PLATFORM, format_line, parse_lines
@@ -154,61 +150,15 @@ def detail(run_id: int):
 @login_required
 def events(run_id: int):
     run = _visible_run_or_404(run_id)
-    finished = (run.status.value, run.failure_summary or "") if run.is_finished else None
-    after = start_after(request.headers.get("Last-Event-ID"), request.args.get("last_id"))
-    app = current_app._get_current_object()
     session_id = current_user.session_id
-    # Each open stream holds a thread: past the caps, the page falls back to reloading.
-    slot = stream_slots(app).take(current_user.id)
-    if slot is None:
+    response = live_events(run, current_user.id, lambda: session_is_live(session_id))
+    if response is None:  # the page falls back to reloading
         return Response(
             "Too many live logs are open; this page reloads instead.\n",
             status=429,
             mimetype="text/plain",
             headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
         )
-    # A stream may stay open for an hour: it must not hold a database connection meanwhile.
-    db.session.remove()
-
-    def still_allowed() -> bool:
-        with app.app_context():
-            try:
-                return session_is_live(session_id)
-            finally:
-                db.session.remove()
-
-    def lookup_status() -> tuple[str, str] | None:
-        with app.app_context():
-            try:
-                row = db.session.execute(
-                    select(Run.status, Run.failure_summary).where(Run.id == run_id)
-                ).one_or_none()
-            finally:
-                db.session.remove()
-        if row is None or not RunStatus(row[0]).finished:
-            return None
-        return RunStatus(row[0]).value, row[1] or ""
-
-    def body():
-        try:
-            yield from run_events(
-                stream_client(app),
-                run_id,
-                after=after,
-                finished=finished,
-                lookup_status=lookup_status,
-                block_ms=int(app.config.get("SSE_BLOCK_MS", DEFAULT_BLOCK_MS)),
-                still_allowed=still_allowed,
-            )
-        finally:
-            slot.release()
-
-    response = Response(body(), mimetype="text/event-stream")
-    # Also when the client leaves before the first event: closing an unstarted generator
-    # runs none of its code.
-    response.call_on_close(slot.release)
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Accel-Buffering"] = "no"  # nginx would otherwise hold events back
     return response
 
 

@@ -6,6 +6,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Run, RunStatus
 from app.runs import stream as stream_module
+from app.runs.stream_slots import init_stream_slots
 from app.services.queue import redis_client
 from app.services.run_events import publish_many
 from tests.factories import make_user
@@ -222,3 +223,12 @@ def test_a_log_read_before_anything_is_logged_keeps_its_cursor(client, member, t
     assert [item["line"] for item in later["lines"]] == ["downloading"]
     bad = call(client, "GET", f"/runs/{run.id}/log?cursor=somewhere", token)
     assert bad.status_code == 422 and "cursor" in bad.json["error"]["fields"]
+
+
+def test_the_events_stream_obeys_the_live_log_caps_of_the_pages(app, client, member, token):
+    app.config["SSE_MAX_PER_MEMBER"] = 0  # each open stream holds a web thread
+    init_stream_slots(app)
+    run = start_run(member)
+    answer = call(client, "GET", f"/runs/{run.id}/events", token)
+    assert answer.status_code == 429 and answer.headers["Retry-After"]
+    assert answer.json["error"]["code"] == "rate_limited"
