@@ -16,6 +16,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from app.config import DEFAULT_SECRET_KEY, Config
 from app.database import ping_idle_connections
 from app.extensions import csrf, db, login_manager
+from workers.roles import Role
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -31,6 +32,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     configure(app, test_config)
     register_extensions(app)
     register_blueprints(app)
+    register_templates(app)
     register_errors(app)
     register_security(app)
     register_commands(app)
@@ -153,6 +155,11 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(notifications.bp)
     app.register_blueprint(tokens.bp)
     app.register_blueprint(api.bp)
+
+
+def register_templates(app: Flask) -> None:
+    """Publish the shared vocabulary to every template: `Role` names the container roles."""
+    app.jinja_env.globals["Role"] = Role
 
 
 def register_errors(app: Flask) -> None:

@@ -24,7 +24,6 @@ Decisions worth knowing:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Any
 
 from workers.container_run_args import RunArgs, check_run_args
@@ -43,6 +42,7 @@ from workers.docker_syntax import (
     is_valid_digest,
     is_valid_image_reference,
 )
+from workers.roles import Role
 from workers.yamlsafe import YamlError, load_mapping
 
 __all__ = [
@@ -64,20 +64,8 @@ __all__ = [
 ]
 
 
-class Role(StrEnum):
-    """What a container does in a benchmark; it follows from the tasks it declares."""
-
-    DATA_PREPARATOR = "data_preparator"
-    MODEL = "model"
-    EVALUATOR = "evaluator"
-
-
 # A container's role is the exact set of tasks it declares; nothing partial or mixed.
-ROLE_TASKS: dict[Role, frozenset[str]] = {
-    Role.DATA_PREPARATOR: frozenset({"prepare", "sanity_check", "statistics"}),
-    Role.MODEL: frozenset({"infer"}),
-    Role.EVALUATOR: frozenset({"evaluate"}),
-}
+ROLE_TASKS: dict[Role, frozenset[str]] = {role: role.tasks for role in Role}
 
 TASK_ORDER = ("prepare", "sanity_check", "statistics", "infer", "evaluate")
 _TOP_LEVEL_KEYS = ("container_type", "image", "tasks")

@@ -23,8 +23,9 @@ from workers.docker_runner import (
 from workers.errors import PlatformError, StepFailed
 from workers.fetch import DownloadCache, FetchError, HashMismatch, fetch_bytes
 from workers.registry_policy import RegistryRefused
+from workers.roles import Role
 from workers.run_spec import PipelineSettings, RunSpec, SlotSpec
-from workers.steps import ROLE_LABELS, Workspace
+from workers.steps import Workspace
 from workers.yamlsafe import YamlError
 
 Say = Callable[[str], None]
@@ -101,7 +102,7 @@ def load_config(
     slot: SlotSpec, settings: PipelineSettings, hashes: dict[str, str], say: Say
 ) -> ContainerConfig:
     """Return the slot's validated configuration (stored, or downloaded for ad-hoc links)."""
-    who = ROLE_LABELS[slot.slot]
+    who = Role(slot.slot).noun
     text: str | bytes | None = slot.config_text
     if text is None:
         say(f"Downloading the {who}'s configuration from {slot.config_url}")
@@ -128,7 +129,7 @@ def load_config(
         raise StepFailed(f"The {who}'s image is refused. {error}", "image_refused") from None
     if config.role.value != slot.slot:
         raise StepFailed(
-            f"The container given as {who} is a {ROLE_LABELS[config.role.value]}: "
+            f"The container given as {who} is a {config.role.noun}: "
             "its tasks do not fit this place.",
             "bad_config",
         )
@@ -145,7 +146,7 @@ def fetch_parameters(
     say: Say,
 ) -> None:
     """Download and check the slot's parameters file, and write it where the task sees it."""
-    who = ROLE_LABELS[slot.slot]
+    who = Role(slot.slot).noun
     target = ws.parameters_file(slot.slot)
     target.parent.mkdir(parents=True, exist_ok=True)
     if not slot.parameters_url:
@@ -192,7 +193,7 @@ def fetch_additional_files(
         slot.additional_files_url,
         slot.additional_files_sha256,
         ws.additional_files(slot.slot),
-        f"{ROLE_LABELS[slot.slot]}'s additional files",
+        f"{Role(slot.slot).noun}'s additional files",
         settings.max_additional_files_bytes,
         settings,
         cache,
@@ -204,7 +205,7 @@ def resolve_image(
     slot: SlotSpec, config: ContainerConfig, runner: DockerRunner, say: Say, digests: dict[str, str]
 ) -> str:
     """Make the slot's image present (pull policy) and check its digest against the pinned one."""
-    who = ROLE_LABELS[slot.slot]
+    who = Role(slot.slot).noun
     say(f"Resolving the {who}'s image {config.image}")
     try:
         digest = runner.resolve_image(config.image)

@@ -20,6 +20,7 @@ from workers.fetch import DownloadCache
 from workers.inputs import FetchedInputs, fetch_all
 from workers.outputs import OutputLimits, check_output, check_output_file
 from workers.reporting import Reporter
+from workers.roles import Role
 from workers.run_spec import PipelineSettings, RunSpec
 from workers.steps import (
     Workspace,
@@ -69,11 +70,11 @@ def run_pipeline(
             copy_tree_into(inputs.demo.metadata_path, ws.metadata, "demo metadata", limits)
 
     with report.step("prepare"):
-        tasks.run("data_preparator", "prepare")
+        tasks.run(Role.DATA_PREPARATOR, "prepare")
         report.say("Checking and hashing the prepared data")
         limits = tasks.limits("checking and hashing the prepared data")
         require_folder_output(
-            ws.prepared_data, "prepared data", "prepare", "data_preparator", limits
+            ws.prepared_data, "prepared data", "prepare", Role.DATA_PREPARATOR, limits
         )
         _check_if_present(ws.metadata, "prepared metadata", limits)
         if ws.report_file.exists():
@@ -84,23 +85,23 @@ def run_pipeline(
         report.say(f"Prepared-data identity {uid}")
 
     with report.step("sanity_check"):
-        tasks.run("data_preparator", "sanity_check")
+        tasks.run(Role.DATA_PREPARATOR, "sanity_check")
 
     with report.step("statistics"):
-        tasks.run("data_preparator", "statistics", requires="output_path")
+        tasks.run(Role.DATA_PREPARATOR, "statistics", requires="output_path")
         statistics = read_yaml_output(
-            ws.statistics_file, "statistics", "statistics", "data_preparator"
+            ws.statistics_file, "statistics", "statistics", Role.DATA_PREPARATOR
         )
         evidence_so_far["statistics"] = statistics
 
     with report.step("infer"):
-        tasks.run("model", "infer", requires="output_path")
+        tasks.run(Role.MODEL, "infer", requires="output_path")
         limits = tasks.limits("checking the predictions")
-        require_folder_output(ws.predictions, "predictions", "infer", "model", limits)
+        require_folder_output(ws.predictions, "predictions", "infer", Role.MODEL, limits)
 
     with report.step("evaluate"):
-        tasks.run("evaluator", "evaluate", requires="output_path")
-        results = read_yaml_output(ws.results_file, "results", "evaluate", "evaluator")
+        tasks.run(Role.EVALUATOR, "evaluate", requires="output_path")
+        results = read_yaml_output(ws.results_file, "results", "evaluate", Role.EVALUATOR)
         limits = tasks.limits("checking the evaluator's local outputs")
         _check_if_present(ws.evaluator_outputs, "evaluator local outputs", limits)
 
@@ -150,7 +151,7 @@ class _Tasks:
             cancel_check=cancel_check,
         )
 
-    def run(self, slot: str, task_name: str, requires: str | None = None) -> None:
+    def run(self, slot: Role, task_name: str, requires: str | None = None) -> None:
         self.report.check_canceled()
         assert self.inputs is not None, "the fetch step runs first"
         config = self.inputs.configs[slot]
@@ -162,7 +163,7 @@ class _Tasks:
         spec_task = config.tasks[task_name]
         if requires and requires not in spec_task.outputs:
             raise StepFailed(
-                f"The {slot.replace('_', ' ')}'s {task_name} task declares no "
+                f"The {slot.noun}'s {task_name} task declares no "
                 f"{requires} output volume, so its result cannot be read.",
                 "bad_config",
             )

@@ -21,9 +21,9 @@ from workers.outputs import (
     human_size,
     read_output_file,
 )
+from workers.roles import Role
 from workers.yamlsafe import YamlError, load_mapping
 
-ROLE_LABELS = {"data_preparator": "data preparator", "model": "model", "evaluator": "evaluator"}
 MAX_OUTPUT_YAML_BYTES = 16 << 20
 MAX_STORED_VALUES_BYTES = 32 << 20  # results or statistics as JSON in the database
 
@@ -154,7 +154,7 @@ def require_task(config: ContainerConfig, task_name: str, slot: str) -> TaskSpec
     """Return the task, or fail the step when the container does not offer it."""
     if task_name not in config.tasks:
         raise StepFailed(
-            f"The {ROLE_LABELS[slot]} has no '{task_name}' task in its configuration.", "bad_config"
+            f"The {Role(slot).noun} has no '{task_name}' task in its configuration.", "bad_config"
         )
     return config.tasks[task_name]
 
@@ -171,7 +171,7 @@ def check_outcome(
     outcome: TaskOutcome, task_name: str, slot: str, memory_bytes: int, timeout_seconds: float
 ) -> None:
     """Turn a container's ending into a pass, or a StepFailed naming the cause."""
-    who = f"The {ROLE_LABELS[slot]}'s {task_name} task"
+    who = f"The {Role(slot).noun}'s {task_name} task"
     tail = list(outcome.last_lines)
     if outcome.canceled:
         raise RunCanceled(
@@ -213,14 +213,12 @@ def require_folder_output(
 ) -> None:
     """Check a task's output folder (regular files and folders only); fail if it holds no file."""
     if check_output(folder, what, limits) == 0:
-        raise StepFailed(
-            f"The {ROLE_LABELS[slot]}'s {task_name} task wrote no {what}.", "no_output"
-        )
+        raise StepFailed(f"The {Role(slot).noun}'s {task_name} task wrote no {what}.", "no_output")
 
 
 def read_yaml_output(path: Path, what: str, task_name: str, slot: str) -> dict[str, Any]:
     """Read a task's YAML output file, which must be a non-empty mapping."""
-    who = f"The {ROLE_LABELS[slot]}'s {task_name} task"
+    who = f"The {Role(slot).noun}'s {task_name} task"
     content = read_output_file(path, what, MAX_OUTPUT_YAML_BYTES)
     if not content:
         raise StepFailed(f"{who} wrote no {what} (its output file is empty).", "no_output")

@@ -16,7 +16,7 @@ from app.api.forms import checked, form_data, refuse
 from app.containers.forms import ContainerForm, EditContainerForm, InvalidateForm, RehostForm
 from app.extensions import db
 from app.form_errors import show_errors
-from app.models import Container, ContainerRole
+from app.models import Container, Role
 from app.services.containers import (
     REHOSTABLE,
     ContainerError,
@@ -94,9 +94,9 @@ def owned(container_id: int) -> Container:
 def list_containers():
     """The catalogue, newest first, with its filters: role, mine=1, q (name contains)."""
     query = select(Container)
-    role = choice_arg("role", [r.value for r in ContainerRole])
+    role = choice_arg("role", [r.value for r in Role])
     if role:
-        query = query.where(Container.role == ContainerRole(role))
+        query = query.where(Container.role == Role(role))
     if request.args.get("mine") == "1":
         query = query.where(Container.owner_id == current_user.id)
     search = (request.args.get("q") or "").strip()[:128]

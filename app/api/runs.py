@@ -25,7 +25,6 @@ from app.api.errors import ApiError, invalid
 from app.api.forms import field_errors, id_problem
 from app.extensions import db
 from app.models import Run, RunKind, RunStatus
-from app.models.run import SLOTS
 from app.runs.forms import WorkflowTestForm
 from app.runs.live import live_events
 from app.runs.stream import stream_exists
@@ -43,6 +42,7 @@ from app.services.runs import (
     rerun,
 )
 from app.services.sessions import session_is_live
+from workers.roles import SLOTS
 
 SLOT_FIELDS = (
     "container",

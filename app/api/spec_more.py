@@ -27,7 +27,7 @@ from app.api.spec_parts import (
     query,
     ref,
 )
-from app.models import BenchmarkStatus, ContainerRole, ContainerState, JoinRequestStatus
+from app.models import BenchmarkStatus, ContainerState, JoinRequestStatus, Role
 from app.models.enums import JOIN_POLICIES
 from app.review.forms import DECISIONS
 
@@ -61,7 +61,7 @@ MORE_SCHEMAS: dict[str, Any] = {
         "properties": {
             "id": INTEGER,
             "name": STRING,
-            "role": {"enum": [r.value for r in ContainerRole]},
+            "role": {"enum": [r.value for r in Role]},
             "state": {"enum": [s.value for s in ContainerState]},
             "is_valid": BOOLEAN,
             "owner": OWNER,
@@ -176,7 +176,7 @@ MORE_PATHS: dict[str, Any] = {
                 *PAGING,
                 SEARCH,
                 MINE,
-                query("role", {"enum": [r.value for r in ContainerRole]}, "Only this role"),
+                query("role", {"enum": [r.value for r in Role]}, "Only this role"),
             ],
         ),
         "post": operation(

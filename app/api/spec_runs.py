@@ -23,6 +23,7 @@ from app.api.spec_parts import (
     ref,
 )
 from app.models import RunKind, RunStatus, StepStatus
+from workers.roles import SLOTS
 
 SCHEMAS: dict[str, Any] = {
     "Error": {
@@ -61,11 +62,9 @@ SCHEMAS: dict[str, Any] = {
     "RunRequest": {
         "type": "object",
         "additionalProperties": False,
-        "required": ["data_preparator", "model", "evaluator", "demo_url"],
+        "required": [*SLOTS, "demo_url"],
         "properties": {
-            "data_preparator": ref("SlotInput"),
-            "model": ref("SlotInput"),
-            "evaluator": ref("SlotInput"),
+            **{slot: ref("SlotInput") for slot in SLOTS},
             "demo_url": {"type": "string", "maxLength": 2048},
             "demo_sha256": STRING,
         },

@@ -23,14 +23,14 @@ from app.containers.forms import (
     sha256_field,
     strip,
 )
-from app.models import ContainerRole, User
+from app.models import Role, User
 from app.names import normalized, plain_name
 
 # The container fields, the role each takes, and how the form explains them.
 CONTAINER_FIELDS = {
-    "prep_id": ContainerRole.DATA_PREPARATOR,
-    "model_id": ContainerRole.MODEL,
-    "evaluator_id": ContainerRole.EVALUATOR,
+    "prep_id": Role.DATA_PREPARATOR,
+    "model_id": Role.MODEL,
+    "evaluator_id": Role.EVALUATOR,
 }
 
 
@@ -88,17 +88,17 @@ class BenchmarkForm(FlaskForm):
     )
     demo_sha256 = sha256_field("Expected SHA-256 of the demo data")
     prep_id = container_field(
-        "Data preparator",
+        Role.DATA_PREPARATOR.benchmark_label,
         "Turns raw data into the prepared data the models read, checks it and describes it. "
         "E.g. Chest X-ray preparation 1.0.",
     )
     model_id = container_field(
-        "Reference model",
+        Role.MODEL.benchmark_label,
         "The model that shows the benchmark works; other models are compared with it. "
         "E.g. Chest X-ray ResNet baseline.",
     )
     evaluator_id = container_field(
-        "Evaluator",
+        Role.EVALUATOR.benchmark_label,
         "Scores a model's predictions against the labels; its output is the benchmark's "
         "results. E.g. Chest X-ray AUC metrics.",
     )

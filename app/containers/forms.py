@@ -16,7 +16,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import URL, InputRequired, Length, Optional, Regexp, ValidationError
 
-from app.models import Container, ContainerRole, User
+from app.models import Container, Role, User
 from app.names import normalized, plain_name
 from app.services.containers import usable_containers
 from workers.container_config import is_valid_digest
@@ -217,7 +217,7 @@ class OperationalForm(FlaskForm):
 
 
 ROLE_CHOICES = [SelectChoice("", "All roles")] + [
-    SelectChoice(role.value, role.label) for role in ContainerRole
+    SelectChoice(role.value, role.label) for role in Role
 ]
 
 
@@ -228,10 +228,10 @@ class CatalogueFilterForm(Form):
     role = SelectField("Role", choices=ROLE_CHOICES, default="")
     mine = BooleanField("Only my containers")
 
-    def selected_role(self) -> ContainerRole | None:
+    def selected_role(self) -> Role | None:
         """Return the chosen role, or None for all (or for a value that is no role)."""
         try:
-            return ContainerRole(self.role.data) if self.role.data else None
+            return Role(self.role.data) if self.role.data else None
         except ValueError:
             return None
 
@@ -245,7 +245,7 @@ def container_label(container: Container, user: User) -> str:
 
 
 def container_choices(
-    user: User, role: ContainerRole, prompt: str, *, shared: bool = True
+    user: User, role: Role, prompt: str, *, shared: bool = True
 ) -> list[SelectChoice]:
     """The containers of a role user may pick: their own first, then others' operational ones."""
     containers = usable_containers(user, role, shared=shared)

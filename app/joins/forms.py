@@ -8,7 +8,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length
 
 from app.containers.forms import container_choices, strip
-from app.models import ContainerRole, User
+from app.models import Role, User
 
 POLICIES = {
     "never": "Never: I decide on every model myself",
@@ -34,9 +34,7 @@ class AskToJoinForm(FlaskForm):
     def for_member(cls, user: User, *, shared: bool = True, **kwargs) -> AskToJoinForm:
         """Build the form with the models this member may use (only their own unless shared)."""
         form = cls(**kwargs)
-        form.model_id.choices = container_choices(
-            user, ContainerRole.MODEL, "Choose…", shared=shared
-        )
+        form.model_id.choices = container_choices(user, Role.MODEL, "Choose…", shared=shared)
         if not shared:
             form.model_id.description = "Your own models. E.g. Chest X-ray DenseNet 2.1."
         return form

@@ -8,9 +8,9 @@ from app.models.container import Container
 from app.models.data_version import DATA_VERSION_ID, DataVersion
 from app.models.enums import (
     BenchmarkStatus,
-    ContainerRole,
     ContainerState,
     JoinRequestStatus,
+    Role,
     RunKind,
     RunStatus,
     StepStatus,
@@ -31,7 +31,7 @@ __all__ = [
     "Container",
     "DATA_VERSION_ID",
     "DataVersion",
-    "ContainerRole",
+    "Role",
     "ContainerState",
     "JoinRequest",
     "JoinRequestStatus",

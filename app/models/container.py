@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.database import enum_type, utcnow
 from app.extensions import db
-from app.models.enums import ContainerRole, ContainerState
+from app.models.enums import ContainerState, Role
 
 if TYPE_CHECKING:
     from app.models.user import User
@@ -25,7 +25,7 @@ class Container(db.Model):
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     name: Mapped[str] = mapped_column(String(128))
     name_key: Mapped[str] = mapped_column(String(128), unique=True)  # lower-cased name
-    role: Mapped[ContainerRole] = mapped_column(enum_type(ContainerRole), index=True)
+    role: Mapped[Role] = mapped_column(enum_type(Role), index=True)
     image: Mapped[str] = mapped_column(String(512))
     config_url: Mapped[str] = mapped_column(String(2048))
     config_sha256: Mapped[str] = mapped_column(String(64))

@@ -2,17 +2,9 @@
 
 from enum import StrEnum
 
+from workers.roles import Role
 
-class ContainerRole(StrEnum):
-    DATA_PREPARATOR = "data_preparator"
-    MODEL = "model"
-    EVALUATOR = "evaluator"
-
-    @property
-    def label(self) -> str:
-        return {"data_preparator": "Data preparator", "model": "Model", "evaluator": "Evaluator"}[
-            self.value
-        ]
+__all__ = ["Role"]  # the container roles live in the core, for the worker's messages too
 
 
 class ContainerState(StrEnum):

@@ -16,8 +16,6 @@ if TYPE_CHECKING:
     from app.models.container import Container
     from app.models.user import User
 
-SLOTS = ("data_preparator", "model", "evaluator")
-
 
 class Run(db.Model):
     """One compatibility test: three containers on a demo dataset, executed by a worker.

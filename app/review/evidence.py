@@ -6,13 +6,8 @@ from dataclasses import dataclass
 
 from app.extensions import db
 from app.models import Container, Run
-from app.models.run import SLOTS
+from workers.roles import SLOTS, Role
 
-SLOT_WORDS = {
-    "data_preparator": "Data preparator",
-    "model": "Reference model",
-    "evaluator": "Evaluator",
-}
 # Each file a container brings to a test: the run's hash key and the container's link field.
 _FILES = (
     ("config", "Configuration file", "config_url"),
@@ -58,5 +53,5 @@ def slot_inputs(run: Run) -> list[SlotInputs]:
                 rows.append(InputRow(words, url, sha))
         image = container.image if container is not None else None
         rows.append(InputRow("Docker image", None, digests.get(slot), note=image))
-        result.append(SlotInputs(SLOT_WORDS[slot], container, rows))
+        result.append(SlotInputs(Role(slot).benchmark_label, container, rows))
     return result

@@ -14,7 +14,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Container, Run, RunStatus, User
+from app.models import Container, Role, Run, RunStatus, User
 from app.runs.display import format_duration
 from app.runs.forms import SHA256_RE, is_http_url
 from app.runs.stream import stream_client
@@ -187,9 +187,9 @@ def compat_test_command(
     if demo_hash and not SHA256_RE.match(demo_hash.strip()):
         raise CommandError("--demo-hash: a SHA-256 is 64 characters, each 0-9 or a-f.")
     slots = {
-        "data_preparator": resolve_slot(prep, "prep", prep_params, prep_files),
-        "model": resolve_slot(model, "model", model_params, model_files),
-        "evaluator": resolve_slot(evaluator, "evaluator", evaluator_params, evaluator_files),
+        Role.DATA_PREPARATOR: resolve_slot(prep, "prep", prep_params, prep_files),
+        Role.MODEL: resolve_slot(model, "model", model_params, model_files),
+        Role.EVALUATOR: resolve_slot(evaluator, "evaluator", evaluator_params, evaluator_files),
     }
     requester = resolve_requester(as_email)
     try:

@@ -10,8 +10,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from app.database import utcnow
-from app.models.run import SLOTS
 from app.runs import bp
+from workers.roles import SLOTS, Role
 
 STEP_LABELS = {
     "fetch": "Fetch",
@@ -39,6 +39,17 @@ STATUS_WORDS = {
     "pending": "Waiting",
     "skipped": "Skipped",
 }
+# What the live page's script says when a run moves on, until the page reloads with the
+# details: each status's word, and a sentence (static/js/run_live.js reads both).
+LIVE_SENTENCES = {
+    "queued": "Waiting for a worker.",
+    "running": "Running.",
+    "passed": "All six steps passed. Loading the results…",
+    "failed": "The test failed. Loading the details…",
+    "canceled": "The test was canceled.",
+    "error": "Benchgate could not finish this test. Loading the details…",
+}
+bp.add_app_template_global({"status": STATUS_WORDS, "sentences": LIVE_SENTENCES}, "live_words")
 KIND_WORDS = {
     "workflow_test": "Workflow test",
     "benchmark": "Benchmark test",
@@ -155,7 +166,7 @@ def last_lines(text: str | None, count: int) -> tuple[list[str], int]:
     return lines[-count:], len(lines)
 
 
-SLOT_WORDS = {"data_preparator": "Data preparator", "model": "Model", "evaluator": "Evaluator"}
+SLOT_WORDS = {role.value: role.label for role in Role}
 FILE_WORDS = {
     "config": "configuration file",
     "parameters": "parameters file",

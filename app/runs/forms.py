@@ -22,19 +22,12 @@ from wtforms.validators import InputRequired, Length, Optional, ValidationError
 from app.containers.forms import container_choices
 from app.database import record_id
 from app.extensions import db
-from app.models import Container, ContainerRole, User
-from app.models.run import SLOTS
+from app.models import Container, Role, User
 from app.services.containers import usable_containers
 from app.services.fetching import link_address_problem
+from workers.roles import SLOTS
 
 SHA256_RE = re.compile(r"^[0-9a-fA-F]{64}$")
-SLOT_ROLES = {
-    "data_preparator": ContainerRole.DATA_PREPARATOR,
-    "model": ContainerRole.MODEL,
-    "evaluator": ContainerRole.EVALUATOR,
-}
-SLOT_NAMES = {"data_preparator": "data preparator", "model": "model", "evaluator": "evaluator"}
-A_SLOT = {"data_preparator": "a data preparator", "model": "a model", "evaluator": "an evaluator"}
 URL_MESSAGE = (
     "Enter a link that starts with http:// or https://, "
     "e.g. https://example.org/chest-prep/container_config.yaml."
@@ -151,7 +144,7 @@ class SlotForm(Form):
             ok = all([f.validate(self) for f in fields])  # every field, to show every error
             if not self.config_url.data:
                 self.config_url.errors.append(
-                    f"Paste the link to the {SLOT_NAMES[self.slot]}'s configuration file."
+                    f"Paste the link to the {Role(self.slot).noun}'s configuration file."
                 )
                 ok = False
             for field in (self.config_url, self.parameters_url, self.additional_files_url):
@@ -173,7 +166,7 @@ class SlotForm(Form):
         self.container.errors = []
         if not chosen:
             self.container.errors.append(
-                f"Choose {A_SLOT[self.slot]} from the list, or paste its links instead."
+                f"Choose {Role(self.slot).a_noun} from the list, or paste its links instead."
             )
             return False
         if chosen in self.choices_by_id:
@@ -187,8 +180,8 @@ class SlotForm(Form):
         )
         if usable:
             self.container.errors.append(
-                f"{other.name} is {A_SLOT[other.role.value]}, not {A_SLOT[self.slot]}. "
-                f"Choose {A_SLOT[self.slot]}."
+                f"{other.name} is {other.role.a_noun}, not {Role(self.slot).a_noun}. "
+                f"Choose {Role(self.slot).a_noun}."
             )
         else:
             self.container.errors.append("Choose one of the containers in the list.")
@@ -213,9 +206,9 @@ class SlotForm(Form):
 class WorkflowTestForm(FlaskForm):
     """Everything a compatibility test needs, checked before anything is queued."""
 
-    data_preparator = FormField(SlotForm, label="Data preparator")
-    model = FormField(SlotForm, label="Model")
-    evaluator = FormField(SlotForm, label="Evaluator")
+    data_preparator = FormField(SlotForm, label=Role.DATA_PREPARATOR.label)
+    model = FormField(SlotForm, label=Role.MODEL.label)
+    evaluator = FormField(SlotForm, label=Role.EVALUATOR.label)
     demo_url = StringField(
         "Demo dataset link",
         filters=[strip],
@@ -240,13 +233,13 @@ class WorkflowTestForm(FlaskForm):
             sub = getattr(self, slot).form
             sub.slot = slot
             sub.user = user
-            sub.choices_by_id = {str(c.id): c for c in usable_containers(user, SLOT_ROLES[slot])}
+            sub.choices_by_id = {str(c.id): c for c in usable_containers(user, Role(slot))}
             sub.container.description = (
-                f"The {SLOT_NAMES[slot]}s you registered, and the operational ones that other "
+                f"The {Role(slot).noun}s you registered, and the operational ones that other "
                 "members share."
             )
             sub.container.choices = container_choices(
-                user, SLOT_ROLES[slot], f"Choose {A_SLOT[slot]}…"
+                user, Role(slot), f"Choose {Role(slot).a_noun}…"
             )
             if not sub.choices_by_id and not self.is_submitted():
                 sub.source.data = "links"  # nothing to pick from: start on the links

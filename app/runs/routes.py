@@ -8,10 +8,9 @@ from redis.exceptions import RedisError
 
 from app.extensions import db
 from app.models import Container, Run, RunStatus, StepStatus
-from app.models.run import SLOTS
 from app.runs import bp
 from app.runs.display import STEP_HELP, last_lines
-from app.runs.forms import SLOT_NAMES, WorkflowTestForm
+from app.runs.forms import WorkflowTestForm
 from app.runs.live import live_events
 from app.runs.stream import (
     log_lines,
@@ -34,6 +33,7 @@ from app.services.runs import (
     rerun,
 )
 from app.services.sessions import session_is_live
+from workers.roles import SLOTS, Role
 
 STORED_LOG_LINES = 500  # shown on a finished run's page; the download has them all
 FAILURE_TAIL_LINES = 40
@@ -89,7 +89,7 @@ def new():
                     "warning",
                 )
             return redirect(url_for("runs.detail", run_id=run.id))
-    return render_template("runs/new.html", form=form, slot_names=SLOT_NAMES)
+    return render_template("runs/new.html", form=form)
 
 
 def _slot_views(run: Run) -> list[dict]:
@@ -103,7 +103,7 @@ def _slot_views(run: Run) -> list[dict]:
         views.append(
             {
                 "slot": slot,
-                "label": SLOT_NAMES[slot].capitalize(),
+                "label": Role(slot).label,
                 "spec": spec,
                 "container": container,
             }

@@ -9,18 +9,18 @@ from flask import current_app
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Benchmark, Container, ContainerRole, User
+from app.models import Benchmark, Container, Role, User
 from app.names import name_key, name_problem, normalize_name
 from app.services.fetching import fetch_policy
 from workers.fetch import FetchError, probe
 
 FORM = ""  # the key of errors that concern the whole form rather than one field
 
-# The form field of each container, the role it must have, its run slot and its words.
+# The form field of each container and the role it must have (its run slot too).
 SLOT_FIELDS = {
-    "prep_id": (ContainerRole.DATA_PREPARATOR, "data_preparator", "data preparator"),
-    "model_id": (ContainerRole.MODEL, "model", "reference model"),
-    "evaluator_id": (ContainerRole.EVALUATOR, "evaluator", "evaluator"),
+    "prep_id": Role.DATA_PREPARATOR,
+    "model_id": Role.MODEL,
+    "evaluator_id": Role.EVALUATOR,
 }
 
 
@@ -64,8 +64,8 @@ def find_problems(
         problem = _name_problem(data.name, current)
         if problem:
             errors["name"] = [problem]
-    for key, (role, _slot, words) in SLOT_FIELDS.items():
-        problem = None if key in skip else container_problem(getattr(data, key), role, words, user)
+    for key, role in SLOT_FIELDS.items():
+        problem = None if key in skip else container_problem(getattr(data, key), role, user)
         if problem:
             errors[key] = [problem]
     if "demo_url" in skip:
@@ -99,17 +99,15 @@ def _name_problem(name: str, current: Benchmark | None) -> str | None:
     return None
 
 
-def container_problem(
-    container_id: int | None, role: ContainerRole, words: str, user: User
-) -> str | None:
+def container_problem(container_id: int | None, role: Role, user: User) -> str | None:
     """Say why this container cannot fill this place of user's benchmark, or return None."""
     container = db.session.get(Container, container_id) if container_id is not None else None
     if container is None:
-        return f"Choose the {words}."
+        return f"Choose the {role.benchmark_noun}."
     if container.role != role:
         return (
-            f"“{container.name}” is a {container.role.label.lower()}, not a "
-            f"{role.label.lower()}. Choose a container registered as a {role.label.lower()}."
+            f"“{container.name}” is {container.role.a_noun}, not {role.a_noun}. "
+            f"Choose a container registered as {role.a_noun}."
         )
     if not container.is_valid:
         return f"“{container.name}” was marked invalid and cannot be used any more."

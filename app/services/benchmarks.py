@@ -37,9 +37,7 @@ _EDITABLE = {
     "docs_url": "documentation link",
     "demo_url": "demo-data link",
     "demo_sha256": "demo-data hash",
-    "prep_id": "data preparator",
-    "model_id": "reference model",
-    "evaluator_id": "evaluator",
+    **{key: role.benchmark_noun for key, role in SLOT_FIELDS.items()},
     "make_operational": "operational choice",
 }
 # Changing one of these makes the last test say nothing about the benchmark any more.
@@ -268,7 +266,7 @@ def _start_test(benchmark: Benchmark, by: User) -> Benchmark:
     benchmark.run_id = None
     slots = {
         slot: slot_from_container(db.session.get(Container, getattr(benchmark, key)))
-        for key, (_role, slot, _words) in SLOT_FIELDS.items()
+        for key, slot in SLOT_FIELDS.items()
     }
     try:
         run = create_run(
@@ -290,7 +288,7 @@ def _start_test(benchmark: Benchmark, by: User) -> Benchmark:
 
 
 def _slot_errors(errors: Mapping[str, list[str]]) -> dict[str, list[str]]:
-    by_slot = {slot: key for key, (_role, slot, _words) in SLOT_FIELDS.items()}
+    by_slot = {slot: key for key, slot in SLOT_FIELDS.items()}
     return {by_slot.get(slot, FORM): messages for slot, messages in errors.items()}
 
 

@@ -9,7 +9,7 @@ from functools import cache
 import yaml
 from sqlalchemy import Select, Subquery, bindparam, select
 
-from app.models import Container, ContainerRole, User
+from app.models import Container, Role, User
 from app.names import name_key
 from app.services.paging import LIKE_ESCAPE, Page, PagedQuery, like_pattern
 from workers.container_config import ConfigError, YamlError, parse_container_config
@@ -17,7 +17,7 @@ from workers.container_config import ConfigError, YamlError, parse_container_con
 
 def catalogue_page(
     *,
-    role: ContainerRole | None = None,
+    role: Role | None = None,
     owner: User | None = None,
     search: str | None = None,
     per_page: int,

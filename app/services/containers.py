@@ -11,7 +11,7 @@ from sqlalchemy import Row, Select, bindparam, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
-from app.models import Container, ContainerRole, ContainerState, User
+from app.models import Container, ContainerState, Role, User
 from app.names import name_key, name_problem, normalize_name
 from app.services.audit import record_event
 from app.services.container_checks import (
@@ -283,7 +283,7 @@ def _exact_duplicate(files: CheckedFiles, *, exclude: Container | None) -> Conta
 def _apply(container: Container, links: ContainerLinks, files: CheckedFiles) -> None:
     container.name = normalize_name(links.name)
     container.name_key = name_key(links.name)
-    container.role = ContainerRole(files.role)
+    container.role = Role(files.role)
     container.image = files.image
     container.config_url = links.config_url
     container.config_sha256 = files.config_sha256
@@ -323,7 +323,7 @@ def _own_models_query() -> Select:
         select(Container.id, Container.name, Container.state)
         .where(
             Container.owner_id == bindparam("owner_id"),
-            Container.role == ContainerRole.MODEL,
+            Container.role == Role.MODEL,
             Container.is_valid.is_(True),
         )
         .order_by(Container.name_key, Container.id)
@@ -331,7 +331,7 @@ def _own_models_query() -> Select:
 
 
 def usable_containers(
-    user: User, role: ContainerRole | None = None, *, shared: bool = True
+    user: User, role: Role | None = None, *, shared: bool = True
 ) -> list[Container]:
     """The valid containers user may test or put in a benchmark: own, and others' operational.
 

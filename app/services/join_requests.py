@@ -13,9 +13,9 @@ from app.models import (
     Benchmark,
     BenchmarkStatus,
     Container,
-    ContainerRole,
     JoinRequest,
     JoinRequestStatus,
+    Role,
     Run,
     RunKind,
     RunStatus,
@@ -139,9 +139,9 @@ def ask_to_join(benchmark: Benchmark, model: Container, by: User) -> JoinRequest
         status=JoinRequestStatus.TESTING,
     )
     slots = {
-        "data_preparator": slot_from_container(benchmark.prep),
-        "model": slot_from_container(model),
-        "evaluator": slot_from_container(benchmark.evaluator),
+        Role.DATA_PREPARATOR: slot_from_container(benchmark.prep),
+        Role.MODEL: slot_from_container(model),
+        Role.EVALUATOR: slot_from_container(benchmark.evaluator),
     }
     try:
         db.session.add(request)
@@ -154,7 +154,7 @@ def ask_to_join(benchmark: Benchmark, model: Container, by: User) -> JoinRequest
             kind=RunKind.JOIN_REQUEST,
             benchmark_id=benchmark.id,
             # The benchmark's own containers are its owner's to use, in development or not.
-            used_for={"data_preparator": benchmark.owner, "evaluator": benchmark.owner},
+            used_for={Role.DATA_PREPARATOR: benchmark.owner, Role.EVALUATOR: benchmark.owner},
         )
     except RunRequestError as error:
         db.session.rollback()
@@ -179,7 +179,7 @@ def _check_request(benchmark: Benchmark, model: Container, by: User) -> None:
             f"“{benchmark.name}” is not approved, so it does not take join requests."
         )
     problem = None
-    if model.role != ContainerRole.MODEL:
+    if model.role != Role.MODEL:
         problem = f"{model.name} is a {model.role.label.lower()}, not a model."
     elif not model.is_valid:
         problem = f"{model.name} was marked invalid and cannot join a benchmark."

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from app.extensions import db
-from app.models import Benchmark, BenchmarkStatus, Container, ContainerState, User
+from app.models import Benchmark, BenchmarkStatus, Container, ContainerState, Role, User
 from app.models.enums import BENCHMARK_TRANSITIONS, InvalidTransition, check_transition
 from app.services.audit import record_event
 from app.services.benchmark_checks import BenchmarkError
@@ -85,9 +85,9 @@ def freeze_own_containers(benchmark: Benchmark, by: User) -> list[Container]:
     frozen = []
     digests = (benchmark.run.digests if benchmark.run else None) or {}
     slots = {
-        "data_preparator": benchmark.prep,
-        "model": benchmark.model,
-        "evaluator": benchmark.evaluator,
+        Role.DATA_PREPARATOR: benchmark.prep,
+        Role.MODEL: benchmark.model,
+        Role.EVALUATOR: benchmark.evaluator,
     }
     for slot, container in slots.items():
         mine = container.owner_id == benchmark.owner_id

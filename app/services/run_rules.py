@@ -12,15 +12,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from app.extensions import db
-from app.models import Benchmark, BenchmarkStatus, Container, ContainerRole, Run, RunKind, User
-from app.models.run import SLOTS
-
-SLOT_ROLES = {
-    "data_preparator": ContainerRole.DATA_PREPARATOR,
-    "model": ContainerRole.MODEL,
-    "evaluator": ContainerRole.EVALUATOR,
-}
-SLOT_LABELS = {"data_preparator": "data preparator", "model": "model", "evaluator": "evaluator"}
+from app.models import Benchmark, BenchmarkStatus, Container, Role, Run, RunKind, User
+from workers.roles import SLOTS
 
 
 class RunRequestError(Exception):
@@ -33,8 +26,8 @@ class RunRequestError(Exception):
 
 def container_use_problem(container: Container, user: User, slot: str) -> str | None:
     """Say why container cannot fill this place of a run made for user, or return None."""
-    if container.role != SLOT_ROLES[slot]:
-        return f"{container.name} is a {container.role.label.lower()}, not a {SLOT_LABELS[slot]}."
+    if container.role != slot:
+        return f"{container.name} is {container.role.a_noun}, not {Role(slot).a_noun}."
     if not container.is_valid:
         return f"{container.name} was marked invalid and cannot be tested."
     if container.owner_id != user.id and not container.is_operational:
@@ -61,7 +54,7 @@ def check_slots(
     for slot in SLOTS:
         spec = slots.get(slot)
         if not spec:
-            errors.setdefault(slot, []).append(f"Choose a {SLOT_LABELS[slot]}.")
+            errors.setdefault(slot, []).append(f"Choose {Role(slot).a_noun}.")
             continue
         container = None
         if spec.get("container_id") is not None:
@@ -75,9 +68,7 @@ def check_slots(
             if problem:
                 errors.setdefault(slot, []).append(problem)
         elif not spec.get("config_url"):
-            errors.setdefault(slot, []).append(
-                f"Give the {SLOT_LABELS[slot]}'s configuration link."
-            )
+            errors.setdefault(slot, []).append(f"Give the {Role(slot).noun}'s configuration link.")
         containers[slot] = container
     if errors:
         raise RunRequestError(errors)
@@ -119,4 +110,4 @@ def rerun_users(run: Run, by: User) -> dict[str, User]:
         raise RunRequestError(
             {"run": [f"“{benchmark.name}” is no longer approved, so it takes no join tests."]}
         )
-    return {"data_preparator": owner, "evaluator": owner}
+    return {Role.DATA_PREPARATOR: owner, Role.EVALUATOR: owner}

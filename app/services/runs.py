@@ -14,6 +14,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import (
     Container,
+    Role,
     Run,
     RunKind,
     RunStatus,
@@ -23,12 +24,12 @@ from app.models import (
     utcnow,
 )
 from app.models.enums import RUN_TRANSITIONS, STEP_NAMES, check_transition
-from app.models.run import SLOTS
 from app.services.identity import unverified_problem
 from app.services.queue import enqueue, get_queue, redis_client
 from app.services.run_events import cancel_key, publish
 from app.services.run_limits import job_timeout_seconds
 from app.services.run_rules import RunRequestError, check_slots, rerun_users
+from workers.roles import SLOTS
 
 log = logging.getLogger(__name__)
 
@@ -104,9 +105,9 @@ def create_run(
         inputs={"slots": {s: dict(slots[s]) for s in SLOTS}},
         demo_url=demo_url,
         demo_sha256=_lower(demo_sha256),
-        prep_id=_id(containers["data_preparator"]),
-        model_id=_id(containers["model"]),
-        evaluator_id=_id(containers["evaluator"]),
+        prep_id=_id(containers[Role.DATA_PREPARATOR]),
+        model_id=_id(containers[Role.MODEL]),
+        evaluator_id=_id(containers[Role.EVALUATOR]),
         rerun_of_id=rerun_of.id if rerun_of else None,
     )
     run.steps = [RunStep(name=name, position=i) for i, name in enumerate(STEP_NAMES)]

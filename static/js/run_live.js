@@ -23,18 +23,10 @@
   var statusText = document.getElementById("run-status-text");
   var logUrl = root.getAttribute("data-log-url");
 
-  var WORDS = {
-    queued: "Queued", running: "Running", passed: "Passed", failed: "Failed",
-    canceled: "Canceled", error: "Platform error", pending: "Waiting", skipped: "Skipped"
-  };
-  var SENTENCES = {
-    queued: "Waiting for a worker.",
-    running: "Running.",
-    passed: "All six steps passed. Loading the results…",
-    failed: "The test failed. Loading the details…",
-    canceled: "The test was canceled.",
-    error: "Benchgate could not finish this test. Loading the details…"
-  };
+  // The page gives the words (app/runs/display.py), so they are written once.
+  var words = JSON.parse(root.getAttribute("data-words"));
+  var WORDS = words.status;        // each run or step status in a word
+  var SENTENCES = words.sentences;  // what a run's status says until the page reloads
 
   // A page opened late replays the run from its start: never step back to an older state.
   var RANK = { pending: 0, queued: 0, running: 1, passed: 2, failed: 2, skipped: 2,

@@ -12,8 +12,8 @@ from app.models import (
     AuditEvent,
     Benchmark,
     BenchmarkStatus,
-    ContainerRole,
     Notification,
+    Role,
     RunStatus,
     utcnow,
 )
@@ -32,9 +32,9 @@ def make_trio(owner, prefix: str = "Chest", *, operational: bool = False):
     return tuple(
         make_container(owner, f"{prefix} {word}", role, operational=operational)
         for word, role in (
-            ("prep", ContainerRole.DATA_PREPARATOR),
-            ("model", ContainerRole.MODEL),
-            ("evaluator", ContainerRole.EVALUATOR),
+            ("prep", Role.DATA_PREPARATOR),
+            ("model", Role.MODEL),
+            ("evaluator", Role.EVALUATOR),
         )
     )
 

@@ -7,7 +7,7 @@ import html
 from pathlib import Path
 
 from app.extensions import db
-from app.models import Container, ContainerRole, ContainerState
+from app.models import Container, ContainerState, Role
 from tests.conftest import post_form
 from tests.support.http_server import AssetServer
 
@@ -44,7 +44,7 @@ def register(client, data: dict, **kwargs):
 def make_container(
     owner,
     name: str,
-    role: ContainerRole = ContainerRole.MODEL,
+    role: Role = Role.MODEL,
     *,
     operational: bool = False,
     valid: bool = True,
@@ -52,9 +52,9 @@ def make_container(
 ) -> Container:
     """Record a container directly, without fetching anything."""
     config = {
-        ContainerRole.DATA_PREPARATOR: "prep.yaml",
-        ContainerRole.MODEL: "model.yaml",
-        ContainerRole.EVALUATOR: "evaluator.yaml",
+        Role.DATA_PREPARATOR: "prep.yaml",
+        Role.MODEL: "model.yaml",
+        Role.EVALUATOR: "evaluator.yaml",
     }[role]
     text = example(config)
     values = {

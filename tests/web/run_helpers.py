@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from app.extensions import db
-from app.models import Container, ContainerRole, ContainerState, RunStatus, StepStatus, utcnow
+from app.models import Container, ContainerState, Role, RunStatus, StepStatus, utcnow
 from app.models.enums import STEP_NAMES
 from app.services.queue import redis_client
 from app.services.run_events import publish, publish_many
@@ -24,7 +24,7 @@ DEMO = "https://files.example.org/demo/demo_data.tar.gz"
 
 
 def make_container(
-    owner, name: str, role: ContainerRole, *, operational: bool = False, valid: bool = True
+    owner, name: str, role: Role, *, operational: bool = False, valid: bool = True
 ) -> Container:
     """Record a container as if it had been registered, without fetching anything."""
     container = Container(
@@ -47,9 +47,9 @@ def make_container(
 def make_trio(owner, prefix: str = "Chest") -> tuple[Container, Container, Container]:
     """A data preparator, a model and an evaluator owned by owner."""
     return (
-        make_container(owner, f"{prefix} prep", ContainerRole.DATA_PREPARATOR),
-        make_container(owner, f"{prefix} model", ContainerRole.MODEL),
-        make_container(owner, f"{prefix} evaluator", ContainerRole.EVALUATOR),
+        make_container(owner, f"{prefix} prep", Role.DATA_PREPARATOR),
+        make_container(owner, f"{prefix} model", Role.MODEL),
+        make_container(owner, f"{prefix} evaluator", Role.EVALUATOR),
     )
 
 

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Benchmark, BenchmarkStatus, ContainerRole, Run, RunKind, RunStatus
+from app.models import Benchmark, BenchmarkStatus, Role, Run, RunKind, RunStatus
 from app.services import runs as run_services
 from app.services.benchmark_checks import BenchmarkError
 from app.services.benchmarks import BenchmarkFields, submit_benchmark, update_benchmark
@@ -76,7 +76,7 @@ def test_form_explains_the_demo_archive_and_offers_only_usable_containers(
 
 
 def test_a_role_with_nothing_to_choose_says_to_register_one_first(member_client, member, demo):
-    make_container(member, "Mia prep", role=ContainerRole.DATA_PREPARATOR)
+    make_container(member, "Mia prep", role=Role.DATA_PREPARATOR)
     body = unescape(member_client.get(NEW).get_data(as_text=True))
     assert "No model to choose yet" in body and "No evaluator to choose yet" in body
     data = {"name": "Chest 2026", "description": "Pneumonia.", "demo_url": demo}

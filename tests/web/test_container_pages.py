@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import event, select
 
 from app.extensions import db
-from app.models import AuditEvent, Container, ContainerRole, ContainerState
+from app.models import AuditEvent, Container, ContainerState, Role
 from tests.conftest import post_form, sign_in
 from tests.factories import make_user
 from tests.web.container_helpers import (
@@ -46,10 +46,10 @@ def registered(member_client, assets) -> Container:
 
 
 def test_catalogue_filters_by_role_mine_and_name(member_client, member, other):
-    make_container(member, "Lung prep", ContainerRole.DATA_PREPARATOR)
-    make_container(member, "Lung CNN", ContainerRole.MODEL)
-    make_container(other, "Brain CNN", ContainerRole.MODEL)
-    make_container(other, "Dice score", ContainerRole.EVALUATOR, valid=False)
+    make_container(member, "Lung prep", Role.DATA_PREPARATOR)
+    make_container(member, "Lung CNN", Role.MODEL)
+    make_container(other, "Brain CNN", Role.MODEL)
+    make_container(other, "Dice score", Role.EVALUATOR, valid=False)
     everything = page_text(member_client.get("/containers/"))
     assert names_listed(everything) == ["Brain CNN", "Dice score", "Lung CNN", "Lung prep"]
     assert 'class="badge state-invalid">invalid' in everything
@@ -69,7 +69,7 @@ def test_catalogue_is_paginated_and_keeps_the_filters(member_client, member, app
     app.config["PAGE_SIZE"] = 2
     for number in range(5):
         make_container(member, f"Model {number}")
-    make_container(member, "An evaluator", ContainerRole.EVALUATOR)
+    make_container(member, "An evaluator", Role.EVALUATOR)
     first = page_text(member_client.get("/containers/?role=model"))
     assert names_listed(first) == ["Model 0", "Model 1"]
     assert "Page 1 of 3" in first

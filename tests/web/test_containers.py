@@ -10,7 +10,7 @@ import yaml
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import AuditEvent, Container, ContainerRole, ContainerState
+from app.models import AuditEvent, Container, ContainerState, Role
 from tests.support.services import free_port
 from tests.web.container_helpers import (
     REGISTER,
@@ -38,7 +38,7 @@ def test_registering_a_data_preparator_records_its_files_and_role(member_client,
     assert container.owner_id == member.id
     assert container.name == "Chest X-ray preparation"
     assert container.name_key == "chest x-ray preparation"
-    assert container.role == ContainerRole.DATA_PREPARATOR
+    assert container.role == Role.DATA_PREPARATOR
     assert container.image == "mlcommons/chestxray-tutorial-prep:0.0.1"
     assert container.config_sha256 == sha256(example("prep.yaml"))
     assert container.config_text == example("prep.yaml").decode()
@@ -53,7 +53,7 @@ def test_registering_a_data_preparator_records_its_files_and_role(member_client,
 
 @pytest.mark.parametrize(
     ("config_file", "role"),
-    [("model.yaml", ContainerRole.MODEL), ("evaluator.yaml", ContainerRole.EVALUATOR)],
+    [("model.yaml", Role.MODEL), ("evaluator.yaml", Role.EVALUATOR)],
 )
 def test_the_role_follows_from_the_tasks(member_client, assets, config_file, role):
     links = {
@@ -64,7 +64,7 @@ def test_the_role_follows_from_the_tasks(member_client, assets, config_file, rol
     response = register(member_client, links, follow_redirects=True)
     container = db.session.scalar(select(Container))
     assert container.role == role
-    article = "an" if role == ContainerRole.EVALUATOR else "a"
+    article = "an" if role == Role.EVALUATOR else "a"
     assert f"is registered as {article} {role.label.lower()}." in page_text(response)
     assert container.parameters == {"threshold": 0.5}
 

@@ -1,12 +1,13 @@
 """The workflow-test form, the lists of runs and the run page."""
 
+import json
 import re
 from html import unescape
 
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import ContainerRole, Run, RunStatus, StepStatus
+from app.models import Role, Run, RunStatus, StepStatus
 from app.runs.display import flatten, format_duration, slot_summary
 from app.services.queue import get_queue
 from app.services.reaper import housekeeping
@@ -69,11 +70,11 @@ def run_count() -> int:
 
 def test_form_offers_own_and_others_operational_containers_for_each_role(member_client, member):
     other = make_user("olga@example.org", "Olga Other")
-    make_container(member, "My prep", ContainerRole.DATA_PREPARATOR)
-    make_container(member, "My broken prep", ContainerRole.DATA_PREPARATOR, valid=False)
-    make_container(other, "Shared prep", ContainerRole.DATA_PREPARATOR, operational=True)
-    make_container(other, "Draft prep", ContainerRole.DATA_PREPARATOR)
-    make_container(other, "Shared model", ContainerRole.MODEL, operational=True)
+    make_container(member, "My prep", Role.DATA_PREPARATOR)
+    make_container(member, "My broken prep", Role.DATA_PREPARATOR, valid=False)
+    make_container(other, "Shared prep", Role.DATA_PREPARATOR, operational=True)
+    make_container(other, "Draft prep", Role.DATA_PREPARATOR)
+    make_container(other, "Shared model", Role.MODEL, operational=True)
     body = member_client.get(NEW).get_data(as_text=True)
     preps = select_options(body, "data_preparator-container")
     assert "My prep" in preps and "Shared prep" in preps
@@ -109,7 +110,7 @@ def test_a_container_of_the_wrong_role_is_refused_next_to_its_slot(member_client
 
 def test_another_members_development_container_cannot_be_used(member_client, member):
     prep, model, evaluator = make_trio(member)
-    hidden = make_container(make_user("o@example.org", "O"), "Draft", ContainerRole.MODEL)
+    hidden = make_container(make_user("o@example.org", "O"), "Draft", Role.MODEL)
     data = registered(prep, model, evaluator, **{"model-container": str(hidden.id)})
     body = post_form(member_client, NEW, data).get_data(as_text=True)
     assert "Choose one of the containers in the list." in error_of(body, "model-container")
@@ -280,6 +281,14 @@ def test_unfinished_run_page_follows_live_and_refreshes_without_javascript(membe
     assert "js/run_live.js" in body and f'data-events-url="/runs/{run.id}/events"' in body
     assert '<noscript><meta http-equiv="refresh"' in body
     assert "Cancel the test" in body and "Run it again" not in body
+
+
+def test_live_page_script_gets_its_words_from_the_page(member_client, member):
+    run = start_run(member)
+    body = member_client.get(f"/runs/{run.id}").get_data(as_text=True)
+    words = json.loads(unescape(re.search(r"data-words='([^']*)'", body).group(1)))
+    assert words["status"]["error"] == "Platform error"
+    assert words["sentences"]["canceled"] == "The test was canceled."
 
 
 def test_passed_run_page_shows_results_statistics_evidence_and_stored_log(member_client, member):

@@ -11,7 +11,7 @@ import pytest
 from flask import current_app
 
 from app.extensions import db
-from app.models import Container, ContainerRole, ContainerState, Run, RunStatus, StepStatus
+from app.models import Container, ContainerState, Role, Run, RunStatus, StepStatus
 from app.services.run_labels import run_labels
 from app.services.runs import cancel_run, create_run, slot_from_container, slot_from_links
 from tests.support.services import wait_until
@@ -120,7 +120,7 @@ def test_changed_digest_of_an_operational_container_fails_naming_both(
         owner_id=member.id,
         name="Pinned model",
         name_key="pinned model",
-        role=ContainerRole.MODEL,
+        role=Role.MODEL,
         image=test_images["model"],
         config_url=links["model"],
         config_sha256="1" * 64,

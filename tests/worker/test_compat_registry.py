@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from app.extensions import db
-from app.models import Container, ContainerRole, ContainerState, Run, RunStatus, StepStatus
+from app.models import Container, ContainerState, Role, Run, RunStatus, StepStatus
 from app.services.runs import create_run, slot_from_container, slot_from_links
 from tests.support.banner_server import BannerServer
 from tests.support.services import wait_until
@@ -63,7 +63,7 @@ def test_a_stored_container_from_a_registry_no_longer_allowed_is_refused_by_the_
         owner_id=member.id,
         name="Old model",
         name_key="old model",
-        role=ContainerRole.MODEL,
+        role=Role.MODEL,
         image=image,
         config_url=links["model"],
         config_sha256="1" * 64,

@@ -4,7 +4,7 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Container, ContainerRole, ContainerState
+from app.models import Container, ContainerState, Role
 from tests.factories import make_user
 from tests.web.api.helpers import call, make_token
 from tests.web.container_helpers import example, make_container, prep_links, sha256
@@ -21,7 +21,7 @@ def test_a_container_registered_through_the_api_is_fetched_and_checked(
     answer = call(client, "POST", "/containers", token, json=prep_links(assets))
     assert answer.status_code == 201, answer.json
     container = db.session.scalar(select(Container))
-    assert container.owner_id == member.id and container.role == ContainerRole.DATA_PREPARATOR
+    assert container.owner_id == member.id and container.role == Role.DATA_PREPARATOR
     assert answer.json["config_sha256"] == sha256(example("prep.yaml"))
     assert answer.json["state"] == "development" and answer.json["parameters"]
 
@@ -43,9 +43,9 @@ def test_a_refused_registration_names_the_fields_as_the_form_does(client, token,
 
 def test_the_catalogue_is_filtered_like_its_page_and_paged_by_cursor(client, member, token):
     other = make_user("other@example.org", "Olga")
-    mine = make_container(member, "Chest model", ContainerRole.MODEL)
-    make_container(other, "Lung model", ContainerRole.MODEL)
-    make_container(member, "Chest prep", ContainerRole.DATA_PREPARATOR)
+    mine = make_container(member, "Chest model", Role.MODEL)
+    make_container(other, "Lung model", Role.MODEL)
+    make_container(member, "Chest prep", Role.DATA_PREPARATOR)
     models = call(client, "GET", "/containers?role=model&limit=1", token).json
     assert [c["name"] for c in models["items"]] == ["Lung model"]
     rest = call(client, "GET", f"/containers?role=model&cursor={models['next_cursor']}", token)

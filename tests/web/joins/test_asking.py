@@ -10,9 +10,9 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import (
     BenchmarkStatus,
-    ContainerRole,
     JoinRequest,
     JoinRequestStatus,
+    Role,
     Run,
     RunKind,
     RunStatus,
@@ -119,7 +119,7 @@ def test_asking_to_join_a_benchmark_that_is_not_approved_is_refused(
 
 
 def test_a_container_that_is_not_a_model_is_refused(member, benchmark):
-    evaluator = make_container(member, "Mia metrics", ContainerRole.EVALUATOR)
+    evaluator = make_container(member, "Mia metrics", Role.EVALUATOR)
     with pytest.raises(JoinRequestError, match="not a model"):
         ask_to_join(benchmark, evaluator, member)
     assert count(JoinRequest) == 0
