@@ -16,6 +16,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from app.config import DEFAULT_SECRET_KEY, Config
 from app.database import ping_idle_connections
 from app.extensions import csrf, db, login_manager
+from app.settings import init_settings, settings
 from workers.roles import Role
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -50,15 +51,14 @@ def configure(app: Flask, test_config: dict[str, Any] | None) -> None:
     app.config["SQLALCHEMY_DATABASE_URI"] = _sqlalchemy_url(app.config["DATABASE_URL"])
     if not app.config["WORK_DIR"]:
         app.config["WORK_DIR"] = str(Path(app.instance_path) / "work")
+    built = init_settings(app)
     production = not (app.debug or app.testing)
     secure = str(app.config["COOKIES_SECURE"]).lower()
     secure_cookies = production if secure == "auto" else secure in ("1", "true", "yes", "on")
     app.config["SESSION_COOKIE_SECURE"] = app.config["REMEMBER_COOKIE_SECURE"] = secure_cookies
     # The session row decides; the cookie need not outlive it.
-    app.config["REMEMBER_COOKIE_DURATION"] = timedelta(
-        days=float(app.config["SESSION_LIFETIME_DAYS"])
-    )
-    hops = int(app.config["PROXY_HOPS"])
+    app.config["REMEMBER_COOKIE_DURATION"] = timedelta(days=built.session_lifetime_days)
+    hops = built.proxy_hops
     if hops > 0:
         # Behind a proxy, the client's address (what sign-in limits count by) and scheme are
         # those the proxies forward.
@@ -66,7 +66,7 @@ def configure(app: Flask, test_config: dict[str, Any] | None) -> None:
     # A mistyped registry list would otherwise show only when a form or a run first reads it.
     from workers.registry_policy import RegistryPolicy
 
-    RegistryPolicy.from_setting(app.config["ALLOWED_REGISTRIES"])
+    RegistryPolicy.from_setting(built.allowed_registries)
     if production and app.config["SECRET_KEY"] == DEFAULT_SECRET_KEY:
         raise RuntimeError(
             "Benchgate refuses to start with the default SECRET_KEY. Set the SECRET_KEY "
@@ -92,7 +92,7 @@ def register_extensions(app: Flask) -> None:
     db.init_app(app)
     with app.app_context():
         for engine in db.engines.values():
-            ping_idle_connections(engine, app.config["DB_PING_AFTER_SECONDS"])
+            ping_idle_connections(engine, settings(app).db_ping_after_seconds)
     csrf.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.signin"
@@ -109,9 +109,9 @@ def register_extensions(app: Flask) -> None:
     def load_user(token: str) -> User | None:
         return load_signed_in(token)
 
-    redis = Redis.from_url(app.config["REDIS_URL"], socket_connect_timeout=2, socket_timeout=5)
+    redis = Redis.from_url(settings(app).redis_url, socket_connect_timeout=2, socket_timeout=5)
     app.extensions["redis"] = redis
-    names = {app.config["RUN_QUEUE"], *queue_names(app.config["RQ_QUEUES"])}
+    names = {settings(app).run_queue, *settings(app).rq_queues}
     app.extensions["rq_queues"] = {
         name: Queue(name, connection=redis, serializer=JSONSerializer) for name in sorted(names)
     }
@@ -121,11 +121,6 @@ def register_extensions(app: Flask) -> None:
     from app.runs.stream_slots import init_stream_slots
 
     init_stream_slots(app)
-
-
-def queue_names(setting: str) -> list[str]:
-    """Split a comma-separated list of queue names."""
-    return [name.strip() for name in setting.split(",") if name.strip()]
 
 
 def register_blueprints(app: Flask) -> None:

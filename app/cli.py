@@ -8,9 +8,9 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from app import queue_names
 from app.runs.cli import compat_test_command
 from app.services.accounts import create_admin, has_admin
+from app.settings import queue_names, settings
 
 users = AppGroup("users", help="Manage accounts.")
 
@@ -52,8 +52,8 @@ def worker_command(burst: bool, queues: str | None, name: str | None) -> None:
     """Run an RQ worker inside the application context."""
     from workers.worker import run_worker  # the web process never needs the worker code
 
-    names = queue_names(queues or current_app.config["RQ_QUEUES"])
-    run_worker(names, burst=burst, name=name)
+    names = queue_names(queues) if queues else settings().rq_queues
+    run_worker(list(names), burst=burst, name=name)
 
 
 runs = AppGroup("runs", help="Look after compatibility-test runs.")

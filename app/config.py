@@ -99,6 +99,7 @@ class Config:
     SSE_MAX_PER_MEMBER = 4
     SSE_MAX_PER_PROCESS = 0
     WEB_THREADS = 32
+    SSE_BLOCK_MS = 15_000  # a quiet live log sends a keep-alive this often
 
     # Run logs (see README "Logs"): container output kept per run, shared equally by the
     # five steps that run containers (each keeps its first and last halves); a longer line

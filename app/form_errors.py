@@ -6,12 +6,16 @@ from collections.abc import Mapping, Sequence
 
 from flask_wtf import FlaskForm
 
+from app.services.errors import Refusal
 
-def show_errors(form: FlaskForm, errors: Mapping[str, Sequence[str]]) -> None:
+
+def show_errors(form: FlaskForm, refusal: Refusal | Mapping[str, Sequence[str]]) -> None:
     """Put each message next to the field it names; those of no field go on top of the form.
 
-    Services key their errors by form field, and by "" for the whole form.
+    Takes a Refusal, or the problems a service found (keyed alike: by form field, "" for
+    the whole form) when it only checks.
     """
+    errors = refusal.errors if isinstance(refusal, Refusal) else refusal
     for key, messages in errors.items():
         field = form._fields.get(key) if key else None
         if field is None:

@@ -9,12 +9,14 @@ from app.admin import bp
 from app.auth.access import admin_required
 from app.extensions import db
 from app.models import User
-from app.services.accounts import AccountError, reset_password, set_active, set_admin
+from app.services.accounts import reset_password, set_active, set_admin
 from app.services.audit import SUBJECT_KINDS, activity_page
+from app.services.errors import Refusal
 from app.services.health import health_report
-from app.services.paging import requested_page
+from app.services.paging import paginate
 from app.services.queue import live_workers, worker_docker_status
 from app.services.queue_checks import latest_queue_checks, request_queue_check
+from app.settings import settings
 
 
 @bp.route("/")
@@ -26,12 +28,7 @@ def index():
 @bp.route("/users")
 @admin_required
 def users():
-    page = db.paginate(
-        select(User).order_by(User.created_at.desc(), User.id.desc()),
-        per_page=50,
-        page=requested_page(),
-        error_out=False,
-    )
+    page = paginate(select(User).order_by(User.created_at.desc(), User.id.desc()), per_page=50)
     return render_template("admin/users.html", page=page)
 
 
@@ -42,7 +39,7 @@ def toggle_admin(user_id: int):
     make_admin = request.form.get("value") == "1"
     try:
         set_admin(user, make_admin, by=current_user)
-    except AccountError as error:
+    except Refusal as error:
         flash(str(error), "error")
     else:
         verb = "is now an administrator" if make_admin else "is no longer an administrator"
@@ -57,7 +54,7 @@ def toggle_active(user_id: int):
     activate = request.form.get("value") == "1"
     try:
         set_active(user, activate, by=current_user)
-    except AccountError as error:
+    except Refusal as error:
         flash(str(error), "error")
     else:
         flash(
@@ -75,7 +72,7 @@ def new_password(user_id: int):
         return render_template("admin/new_password.html", user=user, password=None)
     try:
         password = reset_password(user, by=current_user)
-    except AccountError as error:
+    except Refusal as error:
         flash(str(error), "error")
         return redirect(url_for("admin.users"))
     # Shown on this answer only: a flashed message would travel in the session cookie.
@@ -89,7 +86,7 @@ def activity():
     kind = request.args.get("kind") or None
     if kind not in SUBJECT_KINDS:
         kind = None
-    page = activity_page(kind, per_page=current_app.config["PAGE_SIZE"] * 2)
+    page = activity_page(kind, per_page=settings().page_size * 2)
     return render_template("admin/activity.html", page=page, kind=kind, kinds=SUBJECT_KINDS)
 
 

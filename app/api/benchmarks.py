@@ -18,7 +18,7 @@ from app.form_errors import show_errors
 from app.joins.forms import JoinPolicyForm
 from app.models import Benchmark, BenchmarkStatus
 from app.models.enums import InvalidTransition
-from app.services.benchmark_checks import BenchmarkError, find_problems
+from app.services.benchmark_checks import find_problems
 from app.services.benchmarks import (
     BenchmarkFields,
     can_edit,
@@ -29,6 +29,7 @@ from app.services.benchmarks import (
     submit_benchmark,
     update_benchmark,
 )
+from app.services.errors import Refusal
 from app.services.join_policy import can_set_policy, set_join_policy
 from app.services.paging import LIKE_ESCAPE, like_pattern
 
@@ -140,8 +141,8 @@ def submit():
         raise _refused(form, None)
     try:
         benchmark = submit_benchmark(current_user, BenchmarkFields.from_mapping(form.data))
-    except BenchmarkError as error:
-        show_errors(form, error.errors)
+    except Refusal as error:
+        show_errors(form, error)
         raise refuse(form) from None
     body = present_benchmark(benchmark)
     return created(body, url_for("api.get_benchmark", benchmark_id=benchmark.id))
@@ -161,8 +162,8 @@ def edit_benchmark(benchmark_id: int):
         raise _refused(form, benchmark)
     try:
         update_benchmark(benchmark, BenchmarkFields.from_mapping(form.data), by=current_user)
-    except BenchmarkError as error:
-        show_errors(form, error.errors)
+    except Refusal as error:
+        show_errors(form, error)
         raise refuse(form) from None
     except InvalidTransition:
         raise ApiError(409, "frozen", frozen_message(benchmark)) from None
@@ -175,7 +176,7 @@ def retest(benchmark_id: int):
     benchmark = owned_benchmark(benchmark_id)
     try:
         resubmit(benchmark, by=current_user)
-    except (BenchmarkError, InvalidTransition):
+    except (Refusal, InvalidTransition):
         raise ApiError(
             409, "conflict", "This benchmark cannot be sent to a new test in its present state."
         ) from None

@@ -6,12 +6,13 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from flask import Response, current_app, jsonify, request
+from flask import Response, jsonify, request
 from sqlalchemy import Select
 
 from app.api import bp
 from app.api.errors import ApiError
-from app.extensions import db
+from app.services.paging import keyset_page
+from app.settings import settings
 
 DEFAULT_LIMIT = 50
 MAX_ID = 2**31 - 1  # ids are 32-bit integers: a larger one names nothing
@@ -65,7 +66,7 @@ def moment(value: datetime | None) -> str | None:
 def page_limit() -> int:
     """The `limit` query parameter: how many items a page holds (1 to API_PAGE_MAX)."""
     raw = request.args.get("limit", "")
-    top = int(current_app.config["API_PAGE_MAX"])
+    top = settings().api_page_max
     if not raw:
         return min(DEFAULT_LIMIT, top)
     if not raw.isdigit() or not 1 <= int(raw) <= top:
@@ -109,17 +110,8 @@ def cursor_page(query: Select, id_column, present) -> dict[str, Any]:
     The cursor is the id of the last item of the previous page: a page never repeats or skips
     an item when new ones arrive meanwhile, as page numbers would.
     """
-    limit = page_limit()
-    after = int_arg("cursor")
-    if after is not None:
-        query = query.where(id_column < after)
-    rows = list(db.session.scalars(query.order_by(id_column.desc()).limit(limit + 1)))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return {
-        "items": [present(row) for row in rows],
-        "next_cursor": str(rows[-1].id) if more and rows else None,
-    }
+    found = keyset_page(query, id_column, after=int_arg("cursor"), limit=page_limit())
+    return {"items": [present(row) for row in found.items], "next_cursor": found.next_cursor}
 
 
 def created(body: dict[str, Any], location: str) -> Response:

@@ -19,7 +19,6 @@ from app.form_errors import show_errors
 from app.models import Container, Role
 from app.services.containers import (
     REHOSTABLE,
-    ContainerError,
     ContainerLinks,
     can_edit,
     invalidate_container,
@@ -29,6 +28,7 @@ from app.services.containers import (
     rehost_link,
     update_container,
 )
+from app.services.errors import Refusal
 from app.services.paging import LIKE_ESCAPE, like_pattern
 
 LINK_FIELDS = [
@@ -120,8 +120,8 @@ def register():
     )
     try:
         container = register_container(current_user, ContainerLinks.from_mapping(form.data))
-    except ContainerError as error:
-        show_errors(form, error.errors)
+    except Refusal as error:
+        show_errors(form, error)
         raise refuse(form) from None
     body = present_container(container, full=True)
     return created(body, url_for("api.get_container", container_id=container.id))
@@ -141,8 +141,8 @@ def edit(container_id: int):
     form = checked(EditContainerForm(formdata=data, meta={"csrf": False}))
     try:
         update_container(container, ContainerLinks.from_mapping(form.data), by=current_user)
-    except ContainerError as error:
-        show_errors(form, error.errors)
+    except Refusal as error:
+        show_errors(form, error)
         raise refuse(form) from None
     return jsonify(present_container(container, full=True))
 
@@ -153,7 +153,7 @@ def operational(container_id: int):
     container = owned(container_id)
     try:
         make_operational(container, by=current_user)
-    except ContainerError as error:
+    except Refusal as error:
         raise ApiError(409, "conflict", str(error)) from None
     return jsonify(present_container(container, full=True))
 
@@ -171,8 +171,8 @@ def invalidate(container_id: int):
     )
     try:
         invalidate_container(container, by=current_user, reason=form.reason.data)
-    except ContainerError as error:
-        show_errors(form, error.errors)
+    except Refusal as error:
+        show_errors(form, error)
         raise refuse(form) from None
     return jsonify(present_container(container, full=True))
 
@@ -192,7 +192,7 @@ def rehost(container_id: int):
     checked(form)
     try:
         rehost_link(container, form.file.data, form.url.data, by=current_user)
-    except ContainerError as error:
-        show_errors(form, error.errors)
+    except Refusal as error:
+        show_errors(form, error)
         raise refuse(form) from None
     return jsonify(present_container(container, full=True))

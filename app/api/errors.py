@@ -9,13 +9,7 @@ from flask import Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from app.api import bp
-from app.services.accounts import AccountError
-from app.services.api_tokens import TokenError
-from app.services.benchmark_checks import BenchmarkError
-from app.services.containers import ContainerError
-from app.services.join_policy import JoinPolicyError
-from app.services.join_requests import JoinRequestError
-from app.services.run_rules import RunRequestError
+from app.services.errors import Refusal
 
 HTTP_CODES = {
     400: "bad_request",
@@ -93,18 +87,11 @@ def _api_error(error: ApiError):
     return error_response(error)
 
 
-def _field_errors(error: Exception) -> ApiError:
-    errors = getattr(error, "errors", None) or {"": [str(error)]}
-    return invalid(errors, message=str(error))
+def refusal_error(refusal: Refusal) -> ApiError:
+    """A service's refusal as the API's 422, its field errors under `fields`."""
+    return invalid(refusal.errors, message=refusal.message)
 
 
-for _service_error in (
-    AccountError,
-    BenchmarkError,
-    ContainerError,
-    JoinPolicyError,
-    JoinRequestError,
-    RunRequestError,
-    TokenError,
-):
-    bp.register_error_handler(_service_error, lambda error: error_response(_field_errors(error)))
+@bp.errorhandler(Refusal)
+def _refusal(refusal: Refusal):
+    return error_response(refusal_error(refusal))

@@ -18,8 +18,8 @@ from app.form_errors import show_errors
 from app.joins.forms import AskToJoinForm, JoinDecisionForm
 from app.models import Container, JoinRequest, JoinRequestStatus
 from app.models.enums import InvalidTransition
+from app.services.errors import Refusal
 from app.services.join_requests import (
-    JoinRequestError,
     ask_to_join,
     can_manage,
     decide_join_request,
@@ -58,8 +58,8 @@ def ask(benchmark_id: int):
         raise invalid({"model_id": ["This model does not exist. Choose another one."]})
     try:
         join = ask_to_join(benchmark, model, current_user)
-    except JoinRequestError as error:
-        show_errors(form, error.errors)
+    except Refusal as error:
+        show_errors(form, error)
         raise refuse(form) from None
     return created(present_request(join), url_for("api.get_join_request", request_id=join.id))
 
@@ -122,8 +122,8 @@ def decide(request_id: int):
             "Only the benchmark's owner or an administrator decides, never on a request they "
             "made themselves.",
         ) from None
-    except JoinRequestError as error:
-        show_errors(form, error.errors)
+    except Refusal as error:
+        show_errors(form, error)
         raise refuse(form) from None
     except InvalidTransition:
         raise ApiError(

@@ -20,7 +20,7 @@ from app.review.evidence import slot_inputs
 from app.review.forms import DecisionForm
 from app.review.routes import DECIDE
 from app.services.audit import events_for
-from app.services.benchmark_checks import BenchmarkError
+from app.services.errors import Refusal
 
 
 def _benchmark(benchmark_id: int) -> Benchmark:
@@ -81,7 +81,7 @@ def review_decision(benchmark_id: int):
     form = checked(DecisionForm(formdata=data, meta={"csrf": False}))
     try:
         DECIDE[form.decision.data](benchmark, by=current_user, reason=form.reason.data)
-    except BenchmarkError as error:
+    except Refusal as error:
         form.reason.errors = [*form.reason.errors, *error.errors.get("reason", [])]
         raise refuse(form) from None
     except InvalidTransition:

@@ -30,10 +30,10 @@ from app.runs.live import live_events
 from app.runs.stream import stream_exists
 from app.runs.stream_slots import RETRY_AFTER_SECONDS
 from app.services.api_tokens import token_is_live
+from app.services.errors import Refusal
 from app.services.log_lines import CONTAINER, parse_line
 from app.services.run_events import is_valid_event_id, read_events
 from app.services.runs import (
-    RunRequestError,
     can_cancel,
     can_view,
     cancel_run,
@@ -157,7 +157,7 @@ def start_run():
                 demo_url=form.demo_url.data,
                 demo_sha256=form.demo_sha256.data or None,
             )
-        except RunRequestError as error:
+        except Refusal as error:
             form.add_errors(error.errors)
         else:
             return created(present_run(run), url_for("api.get_run", run_id=run.id))

@@ -5,8 +5,8 @@ from flask_login import current_user, login_required
 
 from app.auth import bp
 from app.auth.forms import ForgotPasswordForm, MailSettingsForm, ResetPasswordForm
+from app.services.errors import Refusal
 from app.services.identity import (
-    LinkError,
     account_of_reset_link,
     reset_with_link,
     send_password_reset,
@@ -25,7 +25,7 @@ NO_STORE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 def verify_email_link(token: str):
     try:
         user = verify_email(token)
-    except LinkError as error:
+    except Refusal as error:
         return render_template("auth/link_problem.html", message=str(error)), 400, NO_STORE
     flash(f"Thank you: {user.email} is confirmed. You can now submit and ask to join.", "success")
     target = "main.home" if current_user.is_authenticated else "auth.signin"
@@ -65,13 +65,13 @@ def forgot_password():
 def reset_password(token: str):
     try:
         account_of_reset_link(token)
-    except LinkError as error:
+    except Refusal as error:
         return render_template("auth/link_problem.html", message=str(error)), 400, NO_STORE
     form = ResetPasswordForm()
     if form.validate_on_submit():
         try:
             reset_with_link(token, form.password.data)
-        except LinkError as error:
+        except Refusal as error:
             return render_template("auth/link_problem.html", message=str(error)), 400, NO_STORE
         flash(
             "Your new password is saved, and every session was signed out. Sign in with it.",

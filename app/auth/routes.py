@@ -7,7 +7,8 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from app.auth import bp
 from app.auth.forms import ChangePasswordForm, SignInForm, SignUpForm
-from app.services.accounts import AccountError, authenticate, change_password, register_user
+from app.services.accounts import authenticate, change_password, register_user
+from app.services.errors import Refusal
 from app.services.identity import send_verification
 from app.services.mail import NOTICE_KINDS
 from app.services.sessions import close_session, end_one, live_sessions, open_session
@@ -60,7 +61,7 @@ def signup():
         else:
             try:
                 user = register_user(form.email.data, form.display_name.data, form.password.data)
-            except AccountError as error:
+            except Refusal as error:
                 form.email.errors.append(str(error))
             else:
                 open_session(user)
@@ -90,7 +91,7 @@ def signin():
         else:
             try:
                 user = authenticate(form.email.data, form.password.data)
-            except AccountError as error:
+            except Refusal as error:
                 throttle().signin_failed(address)
                 form.password.errors.append(str(error))
             else:
@@ -120,7 +121,7 @@ def account():
             member = current_user._get_current_object()  # the account itself, not its proxy
             remember = REMEMBER_COOKIE in request.cookies
             change_password(member, form.current.data, form.password.data, remember=remember)
-        except AccountError as error:
+        except Refusal as error:
             form.current.errors.append(str(error))
         else:
             login_user(member, remember=remember)  # the new session; the others have ended

@@ -1,6 +1,6 @@
 """Views of benchmarks: catalogue, the owner's list, submission, detail, edit and re-test."""
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from app.benchmarks import bp
@@ -11,7 +11,7 @@ from app.models import Benchmark
 from app.models.enums import InvalidTransition
 from app.runs.values import values_download
 from app.services.audit import events_of
-from app.services.benchmark_checks import BenchmarkError, find_problems
+from app.services.benchmark_checks import find_problems
 from app.services.benchmarks import (
     BenchmarkFields,
     benchmark_for_page,
@@ -25,10 +25,12 @@ from app.services.benchmarks import (
     submit_benchmark,
     update_benchmark,
 )
+from app.services.errors import Refusal
 from app.services.join_policy import without_allowlists
 from app.services.listings import benchmark_catalogue_page, owned_benchmarks_page
 from app.services.page_cache import Rendered, kept_html, kept_value
 from app.services.paging import requested_page
+from app.settings import settings
 
 JOINING = "joins/_benchmark_section.html"
 
@@ -54,7 +56,7 @@ def index():
     args = {"q": search.q.data} if search.q.data else {}
 
     def render() -> Rendered:
-        page = benchmark_catalogue_page(search.q.data, per_page=current_app.config["PAGE_SIZE"])
+        page = benchmark_catalogue_page(search.q.data, per_page=settings().page_size)
         return Rendered(render_template("benchmarks/_list.html", page=page, args=args))
 
     key = ("benchmarks", search.q.data or "", requested_page())
@@ -65,7 +67,7 @@ def index():
 @bp.route("/mine")
 @login_required
 def mine():
-    page = owned_benchmarks_page(current_user, per_page=current_app.config["PAGE_SIZE"])
+    page = owned_benchmarks_page(current_user, per_page=settings().page_size)
     return render_template("benchmarks/mine.html", page=page)
 
 
@@ -76,8 +78,8 @@ def new():
     if form.validate_on_submit():
         try:
             benchmark = submit_benchmark(current_user, BenchmarkFields.from_mapping(form.data))
-        except BenchmarkError as error:
-            show_errors(form, error.errors)
+        except Refusal as error:
+            show_errors(form, error)
         else:
             flash(
                 f"“{benchmark.name}” is saved and its compatibility test has started. Follow it "
@@ -158,8 +160,8 @@ def edit(benchmark_id: int):
     if form.validate_on_submit():
         try:
             update_benchmark(benchmark, BenchmarkFields.from_mapping(form.data), by=current_user)
-        except BenchmarkError as error:
-            show_errors(form, error.errors)
+        except Refusal as error:
+            show_errors(form, error)
         except InvalidTransition:
             flash(frozen_message(benchmark), "error")
             return redirect(url_for("benchmarks.detail", benchmark_id=benchmark.id))
@@ -187,7 +189,7 @@ def retest(benchmark_id: int):
         abort(403)
     try:
         resubmit(benchmark, by=current_user)
-    except (BenchmarkError, InvalidTransition):
+    except (Refusal, InvalidTransition):
         flash("This benchmark cannot be sent to a new test in its present state.", "error")
         return redirect(url_for("benchmarks.detail", benchmark_id=benchmark.id))
     flash(f"“{benchmark.name}” is being tested again. Follow the test below.", "success")

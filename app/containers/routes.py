@@ -1,6 +1,6 @@
 """Views of containers: catalogue, registration, detail, edit and the one-way state changes."""
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from wtforms.fields.choices import SelectChoice
 
@@ -20,7 +20,6 @@ from app.services.audit import events_for
 from app.services.container_catalogue import catalogue_page, describe_config, parameters_yaml
 from app.services.containers import (
     REHOSTABLE,
-    ContainerError,
     ContainerLinks,
     can_edit,
     can_invalidate,
@@ -31,8 +30,10 @@ from app.services.containers import (
     rehost_link,
     update_container,
 )
+from app.services.errors import Refusal
 from app.services.page_cache import Rendered, kept_html
 from app.services.paging import requested_page
+from app.settings import settings
 
 
 @bp.route("/")
@@ -45,7 +46,7 @@ def index():
 
     def render() -> Rendered:
         page = catalogue_page(
-            role=role, owner=owner, search=filters.q.data, per_page=current_app.config["PAGE_SIZE"]
+            role=role, owner=owner, search=filters.q.data, per_page=settings().page_size
         )
         return Rendered(render_template("containers/_list.html", page=page, args=args))
 
@@ -61,8 +62,8 @@ def register():
     if form.validate_on_submit():
         try:
             container = register_container(current_user, ContainerLinks.from_mapping(form.data))
-        except ContainerError as error:
-            show_errors(form, error.errors)
+        except Refusal as error:
+            show_errors(form, error)
         else:
             role = container.role.label.lower()
             article = "an" if role[0] in "aeiou" else "a"
@@ -100,8 +101,8 @@ def edit(container_id: int):
     if form.validate_on_submit():
         try:
             update_container(container, ContainerLinks.from_mapping(form.data), by=current_user)
-        except ContainerError as error:
-            show_errors(form, error.errors)
+        except Refusal as error:
+            show_errors(form, error)
         else:
             flash(f"“{container.name}” is checked again and saved.", "success")
             return redirect(url_for("containers.detail", container_id=container.id))
@@ -127,7 +128,7 @@ def operational(container_id: int):
     if form.validate_on_submit():
         try:
             make_operational(container, by=current_user)
-        except ContainerError as error:
+        except Refusal as error:
             flash(str(error), "error")
         else:
             flash(f"“{container.name}” is operational: it is now frozen.", "success")
@@ -156,8 +157,8 @@ def invalidate(container_id: int):
     if form.validate_on_submit():
         try:
             invalidate_container(container, by=current_user, reason=form.reason.data)
-        except ContainerError as error:
-            show_errors(form, error.errors)
+        except Refusal as error:
+            show_errors(form, error)
         else:
             flash(f"“{container.name}” is marked invalid.", "success")
             return redirect(url_for("containers.detail", container_id=container.id))
@@ -182,8 +183,8 @@ def rehost(container_id: int):
     if form.validate_on_submit():
         try:
             rehost_link(container, form.file.data, form.url.data, by=current_user)
-        except ContainerError as error:
-            show_errors(form, error.errors)
+        except Refusal as error:
+            show_errors(form, error)
         else:
             flash(f"The {REHOSTABLE[form.file.data]} now comes from its new link.", "success")
             return redirect(url_for("containers.detail", container_id=container.id))

@@ -1,6 +1,6 @@
 """Views of join requests: ask with a model, decide, set the join policy, the asker's list."""
 
-from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
 from app.database import record_id
@@ -12,16 +12,17 @@ from app.joins.forms import AskToJoinForm, JoinDecisionForm, JoinPolicyForm
 from app.models import Benchmark, BenchmarkStatus, Container, JoinRequest
 from app.models.enums import InvalidTransition
 from app.services.benchmarks import can_view
-from app.services.join_policy import JoinPolicyError, can_set_policy, set_join_policy
+from app.services.errors import Refusal
+from app.services.join_policy import can_set_policy, set_join_policy
 from app.services.join_requests import (
-    JoinRequestError,
     ask_to_join,
     asked_by_query,
     can_decide,
     can_manage,
     decide_join_request,
 )
-from app.services.paging import requested_page
+from app.services.paging import paginate
+from app.settings import settings
 
 
 def _visible_or_404(benchmark_id: int) -> Benchmark:
@@ -63,8 +64,8 @@ def ask(benchmark_id: int):
         else:
             try:
                 request = ask_to_join(benchmark, model, current_user)
-            except JoinRequestError as error:
-                show_errors(form, error.errors)
+            except Refusal as error:
+                show_errors(form, error)
             else:
                 flash(
                     f"The test of “{model.name}” with “{benchmark.name}” has started. Follow it "
@@ -99,8 +100,8 @@ def decide(request_id: int):
                     "Only the benchmark's owner or an administrator decides, never on a "
                     "request they made themselves.",
                 )
-            except JoinRequestError as error:
-                show_errors(form, error.errors)
+            except Refusal as error:
+                show_errors(form, error)
             except InvalidTransition:
                 form.form_errors.append(
                     "This request was already decided, or its test has not passed."
@@ -129,8 +130,8 @@ def policy(benchmark_id: int):
     if form.validate_on_submit():
         try:
             set_join_policy(benchmark, form.policy.data, form.allowlist.data or "", current_user)
-        except JoinPolicyError as error:
-            show_errors(form, error.errors)
+        except Refusal as error:
+            show_errors(form, error)
         else:
             flash("The join policy is saved.", "success")
             return _back(benchmark.id, "join-policy")
@@ -140,10 +141,5 @@ def policy(benchmark_id: int):
 @bp.route("/join-requests")
 @login_required
 def mine():
-    page = db.paginate(
-        asked_by_query(current_user),
-        per_page=current_app.config["PAGE_SIZE"],
-        page=requested_page(),
-        error_out=False,
-    )
+    page = paginate(asked_by_query(current_user), per_page=settings().page_size)
     return render_template("joins/mine.html", page=page)

@@ -1,6 +1,6 @@
 """Views of notifications: the list, opening one, marking all read; the navigation's count."""
 
-from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
 from app.extensions import db
@@ -12,7 +12,8 @@ from app.services.notifications import (
     notifications_query,
     unread_count,
 )
-from app.services.paging import requested_page
+from app.services.paging import paginate
+from app.settings import settings
 
 
 @bp.app_context_processor
@@ -29,12 +30,7 @@ def unread_notifications() -> dict:
 @bp.route("/")
 @login_required
 def index():
-    page = db.paginate(
-        notifications_query(current_user),
-        per_page=current_app.config["PAGE_SIZE"],
-        page=requested_page(),
-        error_out=False,
-    )
+    page = paginate(notifications_query(current_user), per_page=settings().page_size)
     return render_template("notifications/index.html", page=page)
 
 

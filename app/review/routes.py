@@ -1,6 +1,6 @@
 """Views of the review queue and of one benchmark's review, with the decision form."""
 
-from flask import current_app, flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from app.auth.access import admin_required
@@ -12,7 +12,7 @@ from app.review import bp
 from app.review.evidence import slot_inputs
 from app.review.forms import DecisionForm
 from app.services.audit import events_for
-from app.services.benchmark_checks import BenchmarkError
+from app.services.errors import Refusal
 from app.services.listings import review_queue_page
 from app.services.page_cache import Rendered, kept_html
 from app.services.paging import requested_page
@@ -22,6 +22,7 @@ from app.services.reviews import (
     request_changes,
     revoke_approval,
 )
+from app.settings import settings
 
 DECIDE = {
     "approve": approve_benchmark,
@@ -41,7 +42,7 @@ DONE = {
 @admin_required
 def queue():
     def render() -> Rendered:
-        page = review_queue_page(per_page=current_app.config["PAGE_SIZE"])
+        page = review_queue_page(per_page=settings().page_size)
         return Rendered(render_template("review/_list.html", page=page))
 
     listing = kept_html(("review queue", requested_page()), render, viewer_id=current_user.id)
@@ -57,7 +58,7 @@ def review(benchmark_id: int):
         decision = form.decision.data
         try:
             DECIDE[decision](benchmark, by=current_user, reason=form.reason.data)
-        except BenchmarkError as error:
+        except Refusal as error:
             form.reason.errors = [*form.reason.errors, *error.errors.get("reason", [])]
         except InvalidTransition:
             flash(

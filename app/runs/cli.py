@@ -20,10 +20,11 @@ from app.runs.forms import SHA256_RE, is_http_url
 from app.runs.stream import stream_client
 from app.safe_text import clean_data, clean_text
 from app.services.accounts import find_user_by_email
+from app.services.errors import Refusal
 from app.services.log_lines import format_item
 from app.services.queue import live_workers
 from app.services.run_events import read_events
-from app.services.runs import RunRequestError, create_run, slot_from_container, slot_from_links
+from app.services.runs import create_run, slot_from_container, slot_from_links
 
 EXIT_PASSED, EXIT_FAILED, EXIT_ERROR = 0, 1, 2
 NO_WORKER_WARNING_SECONDS = 10.0  # a queued run with no worker for this long gets a warning
@@ -194,7 +195,7 @@ def compat_test_command(
     requester = resolve_requester(as_email)
     try:
         run = create_run(requester, slots=slots, demo_url=demo_url, demo_sha256=demo_hash)
-    except RunRequestError as error:
+    except Refusal as error:
         raise CommandError(f"The run was refused: {error}") from error
     run_id = run.id
     click.echo(f"Run #{run_id} queued for {requester.email} (page: /runs/{run_id}).")

@@ -6,7 +6,6 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import current_app
 from flask_wtf import FlaskForm
 from wtforms import (
     Form,
@@ -25,6 +24,7 @@ from app.extensions import db
 from app.models import Container, Role, User
 from app.services.containers import usable_containers
 from app.services.fetching import link_address_problem
+from app.settings import settings
 from workers.roles import SLOTS
 
 SHA256_RE = re.compile(r"^[0-9a-fA-F]{64}$")
@@ -59,7 +59,7 @@ def demo_link(form: Any, field: Any) -> None:
             "Enter a link that starts with http:// or https://, "
             "e.g. https://example.org/chest/demo_data.tar.gz."
         )
-    problem = field.data and link_address_problem(field.data, current_app.config)
+    problem = field.data and link_address_problem(field.data, settings())
     if problem:
         raise ValidationError(problem)
 
@@ -153,7 +153,7 @@ class SlotForm(Form):
                 problem = (
                     URL_MESSAGE
                     if not is_http_url(field.data)
-                    else link_address_problem(field.data, current_app.config)
+                    else link_address_problem(field.data, settings())
                 )
                 if problem:
                     field.errors.append(problem)

@@ -9,8 +9,9 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Run, RunStatus
-from app.runs.stream import DEFAULT_BLOCK_MS, run_events, start_after, stream_client
+from app.runs.stream import run_events, start_after, stream_client
 from app.runs.stream_slots import stream_slots
+from app.settings import settings
 
 
 def live_events(run: Run, user_id: int, allowed: Callable[[], bool]) -> Response | None:
@@ -56,7 +57,7 @@ def live_events(run: Run, user_id: int, allowed: Callable[[], bool]) -> Response
                 after=after,
                 finished=finished,
                 lookup_status=lookup_status,
-                block_ms=int(app.config.get("SSE_BLOCK_MS", DEFAULT_BLOCK_MS)),
+                block_ms=settings(app).sse_block_ms,
                 still_allowed=lambda: in_context(allowed),
             )
         finally:

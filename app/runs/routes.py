@@ -18,13 +18,13 @@ from app.runs.stream import (
 )
 from app.runs.stream_slots import RETRY_AFTER_SECONDS
 from app.runs.values import values_download as download_values
+from app.services.errors import Refusal
 from app.services.listings import runs_page
 from app.services.log_lines import PLATFORM, format_line, parse_lines
 from app.services.page_cache import Rendered, kept_html
 from app.services.paging import requested_page
 from app.services.queue import live_workers
 from app.services.runs import (
-    RunRequestError,
     can_cancel,
     can_view,
     cancel_run,
@@ -33,6 +33,7 @@ from app.services.runs import (
     rerun,
 )
 from app.services.sessions import session_is_live
+from app.settings import settings
 from workers.roles import SLOTS, Role
 
 STORED_LOG_LINES = 500  # shown on a finished run's page; the download has them all
@@ -53,7 +54,7 @@ def index():
     show_all = bool(current_user.is_admin and request.args.get("all") == "1")
 
     def render() -> Rendered:
-        page = runs_page(current_user, everyone=show_all, per_page=current_app.config["PAGE_SIZE"])
+        page = runs_page(current_user, everyone=show_all, per_page=settings().page_size)
         html = render_template("runs/_list.html", page=page, show_all=show_all)
         # A run under way shows how long it has been running: that changes without the data.
         return Rendered(
@@ -77,7 +78,7 @@ def new():
                 demo_url=form.demo_url.data,
                 demo_sha256=form.demo_sha256.data or None,
             )
-        except RunRequestError as error:
+        except Refusal as error:
             form.add_errors(error.errors)
         else:
             if run.dispatched:
@@ -213,7 +214,7 @@ def cancel(run_id: int):
         abort(403)
     try:
         cancel_run(run, current_user)
-    except RunRequestError as error:
+    except Refusal as error:
         flash(str(error), "error")
     else:
         if run.status == RunStatus.CANCELED:
@@ -229,7 +230,7 @@ def rerun_view(run_id: int):
     run = _visible_run_or_404(run_id)
     try:
         new_run = rerun(run, current_user)
-    except RunRequestError as error:
+    except Refusal as error:
         flash(f"This test cannot be run again as it was: {error}", "error")
         return redirect(url_for("runs.detail", run_id=run_id))
     flash(f"Run #{new_run.id} repeats run #{run_id} with the same inputs.", "success")

@@ -14,6 +14,7 @@ from redis.exceptions import RedisError
 
 from app.services.log_lines import format_item
 from app.services.run_events import events_key, is_valid_event_id, read_events
+from app.settings import settings
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,7 @@ def stream_client(app: Flask) -> Redis:
     client = app.extensions.get("redis_stream")
     if client is None:
         base = app.extensions["redis"].connection_pool
-        block_s = app.config.get("SSE_BLOCK_MS", DEFAULT_BLOCK_MS) / 1000
+        block_s = settings(app).sse_block_ms / 1000
         kwargs = {**base.connection_kwargs, "socket_timeout": block_s + 10}
         client = Redis(
             connection_pool=ConnectionPool(connection_class=base.connection_class, **kwargs)

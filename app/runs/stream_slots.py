@@ -7,6 +7,8 @@ from collections import Counter
 
 from flask import Flask
 
+from app.settings import settings
+
 RETRY_AFTER_SECONDS = 30  # a refused stream: when to try again
 
 
@@ -60,8 +62,7 @@ class Slot:
 
 def init_stream_slots(app: Flask) -> StreamSlots:
     """Create this process's counter from SSE_MAX_PER_MEMBER and SSE_MAX_PER_PROCESS."""
-    in_all = int(app.config["SSE_MAX_PER_PROCESS"]) or max(1, int(app.config["WEB_THREADS"]) // 2)
-    slots = StreamSlots(int(app.config["SSE_MAX_PER_MEMBER"]), in_all)
+    slots = StreamSlots(settings(app).sse_max_per_member, settings(app).sse_max_per_process)
     app.extensions["sse_slots"] = slots
     return slots
 

@@ -14,6 +14,7 @@ from app.models import AccountSession, Notification, User, normalize_email, utcn
 from app.names import name_problem, normalize_name
 from app.services.api_tokens import revoke_tokens_of
 from app.services.audit import record_event
+from app.services.errors import Refusal
 from app.services.mail import queue_password_notice
 from app.services.page_cache import VERSION_QUERY, remember_data_version
 from app.services.sessions import (
@@ -24,10 +25,6 @@ from app.services.sessions import (
     note_seen,
     start_session,
 )
-
-
-class AccountError(Exception):
-    """A request about accounts that cannot be granted; the message is for the user."""
 
 
 def load_signed_in(token: str) -> User | None:
@@ -91,10 +88,10 @@ def find_user_by_email(email: str) -> User | None:
 def register_user(email: str, display_name: str, password: str, *, is_admin: bool = False) -> User:
     """Create an account; refuse an email already in use in any letter case."""
     if find_user_by_email(email) is not None:
-        raise AccountError("An account with this email already exists. Sign in instead.")
+        raise Refusal("An account with this email already exists. Sign in instead.")
     problem = name_problem(display_name)
     if problem:
-        raise AccountError(problem)
+        raise Refusal(problem)
     user = User(
         email=normalize_email(email), display_name=normalize_name(display_name), is_admin=is_admin
     )
@@ -111,7 +108,7 @@ def _dummy_hash() -> str:
 
 
 def authenticate(email: str, password: str) -> User:
-    """Return the account these credentials open, or raise AccountError saying why not.
+    """Return the account these credentials open, or raise Refusal saying why not.
 
     A password is hashed whether or not the email has an account, so the answer takes as long
     either way and does not tell which emails have one.
@@ -119,11 +116,11 @@ def authenticate(email: str, password: str) -> User:
     user = find_user_by_email(email)
     if user is None:
         check_password_hash(_dummy_hash(), password)
-        raise AccountError("The email or the password is wrong.")
+        raise Refusal("The email or the password is wrong.")
     if not user.check_password(password):
-        raise AccountError("The email or the password is wrong.")
+        raise Refusal("The email or the password is wrong.")
     if not user.active:
-        raise AccountError("This account has been deactivated. Ask an administrator.")
+        raise Refusal("This account has been deactivated. Ask an administrator.")
     return user
 
 
@@ -160,7 +157,7 @@ def has_admin() -> bool:
 def set_admin(user: User, is_admin: bool, *, by: User) -> None:
     """Grant or withdraw the admin flag; an administrator cannot demote themselves."""
     if user.id == by.id and not is_admin:
-        raise AccountError("You cannot remove your own administrator rights.")
+        raise Refusal("You cannot remove your own administrator rights.")
     if user.is_admin != is_admin:
         user.is_admin = is_admin
         record_event(by, "make_admin" if is_admin else "remove_admin", user)
@@ -170,7 +167,7 @@ def set_admin(user: User, is_admin: bool, *, by: User) -> None:
 def set_active(user: User, active: bool, *, by: User) -> None:
     """Activate or deactivate an account; an administrator cannot deactivate themselves."""
     if user.id == by.id and not active:
-        raise AccountError("You cannot deactivate your own account.")
+        raise Refusal("You cannot deactivate your own account.")
     if user.active != active:
         user.active = active
         record_event(by, "reactivate" if active else "deactivate", user)
@@ -186,7 +183,7 @@ def change_password(user: User, current: str, new: str, *, remember: bool = Fals
     The browser that changed it is given a new session (sign it in again with user).
     """
     if not user.check_password(current):
-        raise AccountError("This is not your present password.")
+        raise Refusal("This is not your present password.")
     user.set_password(new)
     record_event(user, "change_password", user)
     # Every session ends, "remember me" included; this browser goes on in a new one.
@@ -199,7 +196,7 @@ def change_password(user: User, current: str, new: str, *, remember: bool = Fals
 def reset_password(user: User, *, by: User) -> str:
     """Give an account a new generated password, to be handed over once; return it."""
     if user.id == by.id:
-        raise AccountError("Change your own password on your account page.")
+        raise Refusal("Change your own password on your account page.")
     password = secrets.token_urlsafe(12)
     user.set_password(password)
     record_event(by, "reset_password", user)

@@ -11,6 +11,7 @@ from app.database import record_id
 from app.extensions import db
 from app.models import ApiToken, User, utcnow
 from app.models.api_token import SCOPES
+from app.services.errors import Refusal
 from app.services.sessions import hash_token
 
 TOKEN_PREFIX = "bgt_"
@@ -18,14 +19,6 @@ SHOWN_PREFIX_CHARS = 12
 EXPIRY_CHOICES_DAYS = (7, 30, 90, 365)
 MAX_EXPIRY_DAYS = 366
 USED_EVERY_SECONDS = 60  # last use is written at most this often per token
-
-
-class TokenError(Exception):
-    """A token that cannot be made as asked; errors are keyed by form field."""
-
-    def __init__(self, errors: dict[str, list[str]]) -> None:
-        super().__init__("; ".join(m for messages in errors.values() for m in messages))
-        self.errors = errors
 
 
 def create_token(
@@ -46,7 +39,7 @@ def create_token(
     if expires_in_days is not None and not 1 <= expires_in_days <= MAX_EXPIRY_DAYS:
         errors["expires_in_days"] = [f"A token lasts 1 to {MAX_EXPIRY_DAYS} days, or never ends."]
     if errors:
-        raise TokenError(errors)
+        raise Refusal(field_errors=errors)
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     now = utcnow()
     token = ApiToken(

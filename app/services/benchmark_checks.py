@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection
 from typing import Protocol
 
-from flask import current_app
 from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Benchmark, Container, Role, User
 from app.names import name_key, name_problem, normalize_name
+from app.services.errors import Refusal
 from app.services.fetching import fetch_policy
+from app.settings import settings
 from workers.fetch import FetchError, probe
-
-FORM = ""  # the key of errors that concern the whole form rather than one field
 
 # The form field of each container and the role it must have (its run slot too).
 SLOT_FIELDS = {
@@ -22,16 +21,6 @@ SLOT_FIELDS = {
     "model_id": Role.MODEL,
     "evaluator_id": Role.EVALUATOR,
 }
-
-
-class BenchmarkError(Exception):
-    """A request about a benchmark that cannot be granted; errors are keyed by form field."""
-
-    def __init__(self, errors: Mapping[str, list[str]] | str):
-        if isinstance(errors, str):
-            errors = {FORM: [errors]}
-        self.errors = {key: list(messages) for key, messages in errors.items() if messages}
-        super().__init__(" ".join(m for messages in self.errors.values() for m in messages))
 
 
 class CheckedFields(Protocol):
@@ -48,7 +37,7 @@ def check_fields(data: CheckedFields, user: User, *, current: Benchmark | None) 
     """Check the name, the three containers and the demo link; raise every problem at once."""
     errors = find_problems(data, user, current=current)
     if errors:
-        raise BenchmarkError(errors)
+        raise Refusal(field_errors=errors)
 
 
 def find_problems(
@@ -121,9 +110,9 @@ def container_problem(container_id: int | None, role: Role, user: User) -> str |
 
 def _demo_link_problem(url: str) -> str | None:
     """Check that the demo link answers, without downloading the archive."""
-    config = current_app.config
+    config = settings()
     try:
-        probe(url, policy=fetch_policy(config), max_bytes=int(config["MAX_DEMO_BYTES"]))
+        probe(url, policy=fetch_policy(config), max_bytes=config.max_demo_bytes)
     except FetchError as error:
         text = str(error).strip().rstrip(".")
         return (

@@ -26,9 +26,10 @@ from app.models import (
 from app.models.enums import BENCHMARK_TRANSITIONS, EDITABLE_BENCHMARK_STATUSES, check_transition
 from app.names import name_key, normalize_name
 from app.services.audit import record_event
-from app.services.benchmark_checks import FORM, SLOT_FIELDS, BenchmarkError, check_fields
+from app.services.benchmark_checks import SLOT_FIELDS, check_fields
+from app.services.errors import FORM, Refusal
 from app.services.identity import unverified_problem
-from app.services.runs import RunRequestError, cancel_run, create_run, slot_from_container
+from app.services.runs import cancel_run, create_run, slot_from_container
 
 # What an edit may change, with the words the audit trail uses for each.
 _EDITABLE = {
@@ -187,7 +188,7 @@ def submit_benchmark(owner: User, data: BenchmarkFields) -> Benchmark:
     """Record a new benchmark in testing and start its compatibility test."""
     problem = unverified_problem(owner)
     if problem:
-        raise BenchmarkError(problem)
+        raise Refusal(problem)
     check_fields(data, owner, current=None)
     benchmark = Benchmark(
         owner_id=owner.id,
@@ -209,7 +210,7 @@ def update_benchmark(benchmark: Benchmark, data: BenchmarkFields, *, by: User) -
     """Save the owner's changes; a changed test input, or a failed or sent-back one, re-tests."""
     _require_owner(benchmark, by)
     if benchmark.status not in EDITABLE_BENCHMARK_STATUSES:
-        raise BenchmarkError(frozen_message(benchmark))
+        raise Refusal(frozen_message(benchmark))
     check_fields(data, by, current=benchmark)
     before = {name: getattr(benchmark, name) for name in _EDITABLE}
     _apply(benchmark, data)
@@ -252,7 +253,7 @@ def _retest(benchmark: Benchmark, by: User) -> Benchmark:
     if previous is not None and not previous.is_finished:
         try:
             cancel_run(previous, by)  # spare a worker a test nobody will look at
-        except RunRequestError:
+        except Refusal:
             pass  # it ended meanwhile; its outcome is ignored as it is no longer current
     return benchmark
 
@@ -279,9 +280,9 @@ def _start_test(benchmark: Benchmark, by: User) -> Benchmark:
         )
     except IntegrityError:
         _name_taken(BenchmarkFields(name=benchmark.name))
-    except RunRequestError as error:
+    except Refusal as error:
         db.session.rollback()
-        raise BenchmarkError(_slot_errors(error.errors)) from None
+        raise Refusal(field_errors=_slot_errors(error.errors)) from None
     benchmark.run_id = run.id
     db.session.commit()
     return benchmark
@@ -307,7 +308,7 @@ def _apply(benchmark: Benchmark, data: BenchmarkFields) -> None:
 
 def _require_owner(benchmark: Benchmark, user: User) -> None:
     if not is_owner(benchmark, user):
-        raise BenchmarkError("Only the member who submitted this benchmark can change it.")
+        raise Refusal("Only the member who submitted this benchmark can change it.")
 
 
 def frozen_message(benchmark: Benchmark) -> str:
@@ -332,6 +333,8 @@ def _commit_or_refuse(data: BenchmarkFields) -> None:
 def _name_taken(data: BenchmarkFields) -> NoReturn:
     # Someone took the name between the check and the write.
     db.session.rollback()
-    raise BenchmarkError(
-        {"name": [f"The name “{data.name.strip()}” was just taken. Choose another one."]}
+    raise Refusal(
+        field_errors={
+            "name": [f"The name “{data.name.strip()}” was just taken. Choose another one."]
+        }
     ) from None

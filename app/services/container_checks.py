@@ -7,18 +7,16 @@ Problems are gathered as plain sentences keyed by the form field they belong to.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
-
-from flask import current_app
 
 from app.services.fetching import (
     fetch_config_file,
     fetch_parameters_file,
     probe_additional_files,
 )
+from app.settings import Settings, settings
 from workers.container_config import (
     ConfigError,
     ContainerConfig,
@@ -28,7 +26,7 @@ from workers.container_config import (
     parse_parameters,
 )
 from workers.fetch import FetchError, check_link
-from workers.registry_policy import DEFAULT_REGISTRIES, RegistryPolicy, RegistryRefused
+from workers.registry_policy import RegistryPolicy, RegistryRefused
 
 if TYPE_CHECKING:
     from app.services.containers import ContainerLinks
@@ -81,7 +79,6 @@ def link_problem(url: str | None, *, archive: bool = False) -> str | None:
 
 def check_files(links: ContainerLinks, errors: Errors) -> CheckedFiles | None:
     """Download and check every file of links; add problems to errors, return the files if ok."""
-    config = current_app.config
     problems_before = _count(errors)
     expected = {
         key: _expected_hash(getattr(links, key), key, errors)
@@ -95,7 +92,7 @@ def check_files(links: ContainerLinks, errors: Errors) -> CheckedFiles | None:
     downloaded = _download(links.config_url, "config", expected["config_sha256"], errors)
     if downloaded is not None:
         content, config_sha256 = downloaded
-        parsed = _parse_config(content, int(config["MAX_CONFIG_BYTES"]), errors)
+        parsed = _parse_config(content, settings().max_config_bytes, errors)
         if parsed is not None:
             _check_registry(parsed.image, errors)
         config_text = content.decode("utf-8", "replace")
@@ -118,9 +115,7 @@ def check_files(links: ContainerLinks, errors: Errors) -> CheckedFiles | None:
     )
 
 
-def fetch_same_file(
-    url: str, which: str, recorded: str | None, config: Mapping[str, Any]
-) -> str | None:
+def fetch_same_file(url: str, which: str, recorded: str | None, config: Settings) -> str | None:
     """Download a re-hosted configuration or parameters file; say why it is not the same one."""
     fetch = fetch_config_file if which == "config" else fetch_parameters_file
     try:
@@ -185,7 +180,7 @@ def _download(url: str | None, which: str, expected: str | None, errors: Errors)
     try:
         # The hash is compared here rather than in fetch_bytes so that a mismatch is shown
         # next to the hash field, and a download problem next to the link.
-        content, actual = fetch(url, current_app.config)
+        content, actual = fetch(url, settings())
     except FetchError as exc:
         _add(errors, url_key, f"Benchgate could not download this file: {sentence(str(exc))}")
         return None
@@ -218,15 +213,15 @@ def _parse_config(content: bytes, max_bytes: int, errors: Errors) -> ContainerCo
     return None
 
 
-def registry_policy(config: Mapping[str, Any]) -> RegistryPolicy:
+def registry_policy(config: Settings) -> RegistryPolicy:
     """Build the registry policy from ALLOWED_REGISTRIES, as the workers do."""
-    return RegistryPolicy.from_setting(config.get("ALLOWED_REGISTRIES", DEFAULT_REGISTRIES))
+    return RegistryPolicy.from_setting(config.allowed_registries)
 
 
 def _check_registry(image: str, errors: Errors) -> None:
     """Refuse an image whose registry the portal does not allow; workers check it again."""
     try:
-        registry_policy(current_app.config).check(image)
+        registry_policy(settings()).check(image)
     except RegistryRefused as exc:
         _add(errors, "config_url", str(exc))
 
@@ -259,9 +254,7 @@ def _check_parameters(
         return None, None
     content, sha256 = downloaded
     try:
-        parameters = parse_parameters(
-            content, max_bytes=int(current_app.config["MAX_PARAMETERS_BYTES"])
-        )
+        parameters = parse_parameters(content, max_bytes=settings().max_parameters_bytes)
     except YamlError as exc:
         _add(errors, "parameters_url", sentence(exc.message))
         return None, None
@@ -295,7 +288,7 @@ def _check_additional_files(
         _add(errors, "additional_files_url", problem)
         return
     try:
-        probe_additional_files(url, current_app.config)
+        probe_additional_files(url, settings())
     except FetchError as exc:
         _add(
             errors,

@@ -6,7 +6,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from functools import cache
 
-from flask import current_app
 from sqlalchemy import Row, Select, bindparam, or_, select
 from sqlalchemy.exc import IntegrityError
 
@@ -21,11 +20,11 @@ from app.services.container_checks import (
     link_problem,
     sentence,
 )
+from app.services.errors import FORM, Refusal
 from app.services.fetching import probe_additional_files
 from app.services.identity import unverified_problem
+from app.settings import settings
 from workers.fetch import FetchError
-
-FORM = ""  # the key of errors that concern the whole form rather than one field
 
 # What an edit may change, with the words the audit trail uses for each.
 _EDITABLE = {
@@ -45,16 +44,6 @@ REHOSTABLE = {
     "parameters": "parameters file",
     "additional_files": "additional files",
 }
-
-
-class ContainerError(Exception):
-    """A request about a container that cannot be granted; errors are keyed by form field."""
-
-    def __init__(self, errors: Mapping[str, list[str]] | str):
-        if isinstance(errors, str):
-            errors = {FORM: [errors]}
-        self.errors = {key: list(messages) for key, messages in errors.items() if messages}
-        super().__init__(" ".join(m for messages in self.errors.values() for m in messages))
 
 
 @dataclass(frozen=True)
@@ -102,10 +91,10 @@ def can_invalidate(container: Container, user: User) -> bool:
 
 
 def register_container(owner: User, links: ContainerLinks) -> Container:
-    """Fetch and check the container's files, then record it; raise ContainerError if refused."""
+    """Fetch and check the container's files, then record it; raise Refusal if refused."""
     problem = unverified_problem(owner)
     if problem:
-        raise ContainerError(problem)
+        raise Refusal(problem)
     files = _check_everything(links, current=None)
     container = Container(owner_id=owner.id, state=ContainerState.DEVELOPMENT, is_valid=True)
     _apply(container, links, files)
@@ -141,9 +130,9 @@ def make_operational(container: Container, *, by: User) -> None:
     """Freeze a container in development for good; only its owner may."""
     _require_owner(container, by)
     if not container.is_valid:
-        raise ContainerError("An invalid container cannot become operational.")
+        raise Refusal("An invalid container cannot become operational.")
     if container.is_operational:
-        raise ContainerError("This container is already operational.")
+        raise Refusal("This container is already operational.")
     container.state = ContainerState.OPERATIONAL
     record_event(by, "make_operational", container)
     db.session.commit()
@@ -152,13 +141,13 @@ def make_operational(container: Container, *, by: User) -> None:
 def invalidate_container(container: Container, *, by: User, reason: str | None = None) -> None:
     """Mark a container invalid for good: its owner, or an administrator who says why."""
     if not (is_owner(container, by) or by.is_admin):
-        raise ContainerError("Only the container's owner or an administrator can invalidate it.")
+        raise Refusal("Only the container's owner or an administrator can invalidate it.")
     if not container.is_valid:
-        raise ContainerError("This container is already marked invalid.")
+        raise Refusal("This container is already marked invalid.")
     reason = (reason or "").strip() or None
     if not is_owner(container, by) and reason is None:
-        raise ContainerError(
-            {"reason": ["Please tell the owner why you invalidate their container."]}
+        raise Refusal(
+            field_errors={"reason": ["Please tell the owner why you invalidate their container."]}
         )
     container.is_valid = False
     record_event(by, "invalidate", container, reason)
@@ -175,24 +164,24 @@ def rehost_link(container: Container, which: str, url: str, *, by: User) -> None
     """
     _require_owner(container, by)
     if not container.is_valid:
-        raise ContainerError("An invalid container cannot be changed.")
+        raise Refusal("An invalid container cannot be changed.")
     if which not in REHOSTABLE:
-        raise ContainerError({"file": ["Choose which file moved."]})
+        raise Refusal(field_errors={"file": ["Choose which file moved."]})
     url = url.strip()
     problem = link_problem(url, archive=which == "additional_files")
     if problem:
-        raise ContainerError({"url": [problem]})
+        raise Refusal(field_errors={"url": [problem]})
     old_url = getattr(container, f"{which}_url")
     recorded = getattr(container, f"{which}_sha256")
     what = REHOSTABLE[which]
     if old_url is None:
-        raise ContainerError({"file": [f"This container has no {what} to re-host."]})
+        raise Refusal(field_errors={"file": [f"This container has no {what} to re-host."]})
     if url == old_url:
-        raise ContainerError({"url": [f"This is already the link of the {what}."]})
+        raise Refusal(field_errors={"url": [f"This is already the link of the {what}."]})
     if which == "additional_files":
         if recorded is None:
-            raise ContainerError(
-                {
+            raise Refusal(
+                field_errors={
                     "url": [
                         "The additional files have no recorded hash yet, so Benchgate could "
                         "not tell whether the new link serves the same archive. Run a "
@@ -201,14 +190,14 @@ def rehost_link(container: Container, which: str, url: str, *, by: User) -> None
                 }
             )
         try:
-            probe_additional_files(url, current_app.config)
+            probe_additional_files(url, settings())
         except FetchError as exc:
             message = f"Benchgate could not reach this link: {sentence(str(exc))}"
-            raise ContainerError({"url": [message]}) from None
+            raise Refusal(field_errors={"url": [message]}) from None
     else:
-        problem = fetch_same_file(url, which, recorded, current_app.config)
+        problem = fetch_same_file(url, which, recorded, settings())
         if problem:
-            raise ContainerError({"url": [problem]})
+            raise Refusal(field_errors={"url": [problem]})
     setattr(container, f"{which}_url", url)
     record_event(by, "rehost", container, f"{what}: {old_url} -> {url}")
     db.session.commit()
@@ -216,14 +205,14 @@ def rehost_link(container: Container, which: str, url: str, *, by: User) -> None
 
 def _require_owner(container: Container, user: User) -> None:
     if not is_owner(container, user):
-        raise ContainerError("Only the member who registered this container can change it.")
+        raise Refusal("Only the member who registered this container can change it.")
 
 
 def _require_editable(container: Container) -> None:
     if not container.is_valid:
-        raise ContainerError("This container is marked invalid and can no longer be edited.")
+        raise Refusal("This container is marked invalid and can no longer be edited.")
     if container.is_operational:
-        raise ContainerError(
+        raise Refusal(
             "This container is operational, so it is frozen and cannot be edited. If a file "
             "moved to another address, use “Re-host a link” instead."
         )
@@ -255,7 +244,7 @@ def _check_everything(links: ContainerLinks, *, current: Container | None) -> Ch
                 "parameters and additional files). Use that one, or change one of the files."
             ]
     if errors or files is None:
-        raise ContainerError(errors or {FORM: ["The container could not be checked."]})
+        raise Refusal(field_errors=errors or {FORM: ["The container could not be checked."]})
     return files
 
 
@@ -306,8 +295,10 @@ def _commit_or_refuse(links: ContainerLinks) -> None:
     except IntegrityError:
         # Someone took the name between the check and the commit.
         db.session.rollback()
-        raise ContainerError(
-            {"name": [f"The name “{links.name.strip()}” was just taken. Choose another one."]}
+        raise Refusal(
+            field_errors={
+                "name": [f"The name “{links.name.strip()}” was just taken. Choose another one."]
+            }
         ) from None
 
 

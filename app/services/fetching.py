@@ -5,25 +5,24 @@ Shared by the web forms and the worker pipeline; it knows nothing of requests or
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
 from urllib.parse import urlsplit
 
+from app.settings import Settings
 from workers.fetch import FetchError, FetchPolicy, checked_addresses, fetch_bytes, probe
 from workers.fetch_guard import AddressRefused
 
 
-def fetch_policy(config: Mapping[str, Any]) -> FetchPolicy:
+def fetch_policy(config: Settings) -> FetchPolicy:
     """Build the download policy from FETCH_ALLOWED_HOSTS and the two FETCH_*_TIMEOUT settings."""
     return FetchPolicy.from_setting(
-        config.get("FETCH_ALLOWED_HOSTS") or "",
-        connect_timeout=float(config["FETCH_CONNECT_TIMEOUT"]),
-        read_timeout=float(config["FETCH_READ_TIMEOUT"]),
+        config.fetch_allowed_hosts,
+        connect_timeout=config.fetch_connect_timeout,
+        read_timeout=config.fetch_read_timeout,
     )
 
 
 def fetch_config_file(
-    url: str, config: Mapping[str, Any], expected_sha256: str | None = None
+    url: str, config: Settings, expected_sha256: str | None = None
 ) -> tuple[bytes, str]:
     """Download a container configuration file; return its bytes and SHA-256.
 
@@ -32,14 +31,14 @@ def fetch_config_file(
     """
     return fetch_bytes(
         url,
-        max_bytes=int(config["MAX_CONFIG_BYTES"]),
+        max_bytes=config.max_config_bytes,
         policy=fetch_policy(config),
         expected_sha256=expected_sha256,
     )
 
 
 def fetch_parameters_file(
-    url: str, config: Mapping[str, Any], expected_sha256: str | None = None
+    url: str, config: Settings, expected_sha256: str | None = None
 ) -> tuple[bytes, str]:
     """Download a parameters file; return its bytes and SHA-256.
 
@@ -48,22 +47,22 @@ def fetch_parameters_file(
     """
     return fetch_bytes(
         url,
-        max_bytes=int(config["MAX_PARAMETERS_BYTES"]),
+        max_bytes=config.max_parameters_bytes,
         policy=fetch_policy(config),
         expected_sha256=expected_sha256,
     )
 
 
-def probe_additional_files(url: str, config: Mapping[str, Any]) -> None:
+def probe_additional_files(url: str, config: Settings) -> None:
     """Check that an additional-files archive answers and is not announced above its cap.
 
     Raises:
         FetchError: unreachable, refused, or larger than MAX_ADDITIONAL_FILES_BYTES.
     """
-    probe(url, policy=fetch_policy(config), max_bytes=int(config["MAX_ADDITIONAL_FILES_BYTES"]))
+    probe(url, policy=fetch_policy(config), max_bytes=config.max_additional_files_bytes)
 
 
-def link_address_problem(url: str, config: Mapping[str, Any]) -> str | None:
+def link_address_problem(url: str, config: Settings) -> str | None:
     """Say why a link's server may not be used (a refused address), or None.
 
     The same check runs again on every connection the worker makes, redirects included;

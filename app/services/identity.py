@@ -17,8 +17,10 @@ from app.extensions import db
 from app.models import User, utcnow
 from app.services.accounts import find_user_by_email
 from app.services.audit import record_event
+from app.services.errors import Refusal
 from app.services.mail import public_url, queue_mail, queue_password_notice
 from app.services.sessions import end_sessions_of
+from app.settings import settings
 
 log = logging.getLogger(__name__)
 
@@ -28,10 +30,6 @@ UNVERIFIED = (
     "Confirm your email address first: open the link we mailed to {email}. "
     "Your account page can send it again."
 )
-
-
-class LinkError(Exception):
-    """A link that cannot be used; the message says why and what to do."""
 
 
 def unverified_problem(user: User) -> str | None:
@@ -51,7 +49,7 @@ def send_verification(user: User) -> None:
     """Mail the account a link that proves its address, and commit."""
     token = _serializer(VERIFY_SALT).dumps({"u": user.id, "e": user.email})
     link = public_url(url_for("auth.verify_email", token=token))
-    hours = float(current_app.config["VERIFY_LINK_HOURS"])
+    hours = settings().verify_link_hours
     queue_mail(
         user.email,
         "Confirm your email address",
@@ -67,15 +65,15 @@ def verify_email(token: str) -> User:
     """Mark the address of a verification link verified, and commit; return the account.
 
     Raises:
-        LinkError: the link is damaged, too old, or its account or address changed.
+        Refusal: the link is damaged, too old, or its account or address changed.
     """
-    max_age = float(current_app.config["VERIFY_LINK_HOURS"]) * 3600
+    max_age = settings().verify_link_hours * 3600
     data = _load(token, VERIFY_SALT, max_age, "confirmation")
     user = db.session.get(User, data.get("u")) if isinstance(data, dict) else None
     if user is None or user.email != data.get("e"):
-        raise LinkError("This confirmation link is not for any account. Ask for a new one.")
+        raise Refusal("This confirmation link is not for any account. Ask for a new one.")
     if user.is_verified:
-        raise LinkError(f"This link was used already: {user.email} is confirmed.")
+        raise Refusal(f"This link was used already: {user.email} is confirmed.")
     user.email_verified_at = utcnow()
     record_event(user, "verify_email", user)
     db.session.commit()
@@ -90,7 +88,7 @@ def send_password_reset(email: str) -> None:
         return
     token = _serializer(RESET_SALT).dumps({"u": user.id, "p": _password_mark(user)})
     link = public_url(url_for("auth.reset_password", token=token))
-    minutes = float(current_app.config["RESET_LINK_MINUTES"])
+    minutes = settings().reset_link_minutes
     queue_mail(
         user.email,
         "Choose a new password",
@@ -107,13 +105,13 @@ def account_of_reset_link(token: str) -> User:
     """Return the account a reset link may change the password of.
 
     Raises:
-        LinkError: the link is damaged, too old, already used, or the password changed since.
+        Refusal: the link is damaged, too old, already used, or the password changed since.
     """
-    max_age = float(current_app.config["RESET_LINK_MINUTES"]) * 60
+    max_age = settings().reset_link_minutes * 60
     data = _load(token, RESET_SALT, max_age, "password")
     user = db.session.get(User, data.get("u")) if isinstance(data, dict) else None
     if user is None or not user.active or data.get("p") != _password_mark(user):
-        raise LinkError(
+        raise Refusal(
             "This link was used already, or the password changed since it was sent. "
             "Ask for a new one if you still need it."
         )
@@ -146,8 +144,8 @@ def _load(token: str, salt: str, max_age: float, what: str) -> dict:
     try:
         return _serializer(salt).loads(token, max_age=max_age)
     except SignatureExpired:
-        raise LinkError(f"This {what} link is too old. Ask for a new one.") from None
+        raise Refusal(f"This {what} link is too old. Ask for a new one.") from None
     except BadSignature:
-        raise LinkError(
+        raise Refusal(
             f"This {what} link is damaged: copy the whole link from the message."
         ) from None

@@ -11,6 +11,7 @@ from app.extensions import db
 from app.models import Benchmark, User, normalize_email
 from app.models.enums import JOIN_POLICIES
 from app.services.audit import record_event
+from app.services.errors import Refusal
 
 _EMAIL = re.compile(r"^[^@\s,;]+@[^@\s,;]+\.[^@\s,;]+$")
 # One email a line, or separated by commas or semicolons: not by spaces, so that a line
@@ -20,14 +21,6 @@ _SEPARATOR = re.compile(r"\s*[\n,;]\s*")
 
 # How a "listed emails" policy is recorded in the audit trail: "list: ana@x.org, ben@y.org".
 LISTED = ": "
-
-
-class JoinPolicyError(Exception):
-    """A policy that cannot be saved; errors keyed by form field."""
-
-    def __init__(self, errors: dict[str, list[str]]):
-        self.errors = errors
-        super().__init__(" ".join(m for messages in errors.values() for m in messages))
 
 
 def can_set_policy(benchmark: Benchmark, user: User) -> bool:
@@ -45,16 +38,22 @@ def set_join_policy(benchmark: Benchmark, policy: str, allowlist: str, by: User)
     if not can_set_policy(benchmark, by):
         raise PermissionError("only the benchmark's owner or an administrator sets its policy")
     if policy not in JOIN_POLICIES:
-        raise JoinPolicyError({"policy": ["Choose one of the three choices."]})
+        raise Refusal(field_errors={"policy": ["Choose one of the three choices."]})
     emails = [normalize_email(e) for e in _SEPARATOR.split(allowlist or "") if e.strip()]
     wrong = [e for e in emails if not _EMAIL.match(e)]
     if wrong:
-        raise JoinPolicyError(
-            {"allowlist": [f"These are not email addresses: {', '.join(wrong)}. Put one per line."]}
+        raise Refusal(
+            field_errors={
+                "allowlist": [
+                    f"These are not email addresses: {', '.join(wrong)}. Put one per line."
+                ]
+            }
         )
     if policy == "list" and not emails:
-        raise JoinPolicyError(
-            {"allowlist": ["Give at least one email address, or choose another policy."]}
+        raise Refusal(
+            field_errors={
+                "allowlist": ["Give at least one email address, or choose another policy."]
+            }
         )
     benchmark.join_policy = policy
     benchmark.join_allowlist = "\n".join(dict.fromkeys(emails))  # keep order, drop repeats

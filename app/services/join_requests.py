@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from functools import cache
 
 from sqlalchemy import Row, Select, bindparam, select
@@ -29,27 +28,17 @@ from app.models.enums import (
 )
 from app.services.audit import record_event
 from app.services.benchmarks import benchmark_url
+from app.services.errors import FORM, Refusal
 from app.services.identity import unverified_problem
 from app.services.join_policy import allowlist_of
 from app.services.notifications import notify
-from app.services.runs import RunRequestError, create_run, slot_from_container
+from app.services.runs import create_run, slot_from_container
 
-FORM = ""  # the key of errors that concern the whole form rather than one field
 _ENDINGS = {
     RunStatus.FAILED: "did not pass",
     RunStatus.CANCELED: "was canceled",
     RunStatus.ERROR: "stopped because of a problem on the platform's side",
 }
-
-
-class JoinRequestError(Exception):
-    """A join request or decision that cannot be granted; errors keyed by form field."""
-
-    def __init__(self, errors: Mapping[str, list[str]] | str):
-        if isinstance(errors, str):
-            errors = {FORM: [errors]}
-        self.errors = {key: list(messages) for key, messages in errors.items() if messages}
-        super().__init__(" ".join(m for messages in self.errors.values() for m in messages))
 
 
 # Who may do what.
@@ -130,7 +119,7 @@ def ask_to_join(benchmark: Benchmark, model: Container, by: User) -> JoinRequest
     """
     problem = unverified_problem(by)
     if problem:
-        raise JoinRequestError(problem)
+        raise Refusal(problem)
     _check_request(benchmark, model, by)
     request = JoinRequest(
         benchmark_id=benchmark.id,
@@ -156,17 +145,19 @@ def ask_to_join(benchmark: Benchmark, model: Container, by: User) -> JoinRequest
             # The benchmark's own containers are its owner's to use, in development or not.
             used_for={Role.DATA_PREPARATOR: benchmark.owner, Role.EVALUATOR: benchmark.owner},
         )
-    except RunRequestError as error:
+    except Refusal as error:
         db.session.rollback()
-        raise JoinRequestError(
-            {"model_id" if slot == "model" else FORM: msgs for slot, msgs in error.errors.items()}
+        raise Refusal(
+            field_errors={
+                "model_id" if slot == "model" else FORM: msgs for slot, msgs in error.errors.items()
+            }
         ) from None
     except IntegrityError:
         # Another asking of the same model was recorded since the check (uq_join_requests_live):
         # nothing of this one is kept, and nothing was queued.
         db.session.rollback()
         problem = _duplicate_problem(benchmark, model) or "Another request came first: ask again."
-        raise JoinRequestError({"model_id": [problem]}) from None
+        raise Refusal(field_errors={"model_id": [problem]}) from None
     request.run_id = run.id
     db.session.commit()
     return request
@@ -175,9 +166,7 @@ def ask_to_join(benchmark: Benchmark, model: Container, by: User) -> JoinRequest
 def _check_request(benchmark: Benchmark, model: Container, by: User) -> None:
     """Refuse a request on an unapproved benchmark, with an unusable model, or a duplicate."""
     if benchmark.status != BenchmarkStatus.APPROVED:
-        raise JoinRequestError(
-            f"“{benchmark.name}” is not approved, so it does not take join requests."
-        )
+        raise Refusal(f"“{benchmark.name}” is not approved, so it does not take join requests.")
     problem = None
     if model.role != Role.MODEL:
         problem = f"{model.name} is a {model.role.label.lower()}, not a model."
@@ -193,7 +182,7 @@ def _check_request(benchmark: Benchmark, model: Container, by: User) -> None:
     if problem is None:
         problem = _duplicate_problem(benchmark, model)
     if problem:
-        raise JoinRequestError({"model_id": [problem]})
+        raise Refusal(field_errors={"model_id": [problem]})
 
 
 def _duplicate_problem(benchmark: Benchmark, model: Container) -> str | None:
@@ -305,7 +294,7 @@ def decide_join_request(
 
     Raises:
         PermissionError: by is neither the benchmark's owner nor an administrator, or asked.
-        JoinRequestError: a rejection without a reason (under the "reason" field).
+        Refusal: a rejection without a reason (under the "reason" field).
         InvalidTransition: the request is not pending.
     """
     if not can_manage(request.benchmark, by):
@@ -315,13 +304,15 @@ def decide_join_request(
     reason = (reason or "").strip() or None
     if approve:
         if request.benchmark.status != BenchmarkStatus.APPROVED:
-            raise JoinRequestError("The benchmark is no longer approved: no model can join it.")
+            raise Refusal("The benchmark is no longer approved: no model can join it.")
         check_transition(JOIN_REQUEST_TRANSITIONS, request.status, JoinRequestStatus.APPROVED)
         _approve(request, by, reason)
     else:
         if reason is None:
-            raise JoinRequestError(
-                {"reason": ["Please give the reason for the rejection: the asker reads it."]}
+            raise Refusal(
+                field_errors={
+                    "reason": ["Please give the reason for the rejection: the asker reads it."]
+                }
             )
         _move(request, JoinRequestStatus.REJECTED)
         _decided(request, by, reason)

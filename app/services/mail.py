@@ -16,7 +16,6 @@ from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
 from urllib.parse import unquote, urlsplit
 
-from flask import current_app
 from redis.exceptions import RedisError
 from rq import Retry
 from sqlalchemy import event, select, update
@@ -26,6 +25,7 @@ from app.database import PortalSession
 from app.extensions import db
 from app.models import OutgoingMail, User, utcnow
 from app.services.queue import enqueue
+from app.settings import settings
 
 log = logging.getLogger(__name__)
 
@@ -57,16 +57,13 @@ class MailError(Exception):
     """The mail server refused the message or could not be reached; the job tries again."""
 
 
-DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000/"
-
-
 def public_url(path: str) -> str:
     """An absolute link to a page of the portal, for a message read outside it.
 
     Never built from the request's Host header: anyone can send a request claiming another
     host, and a password-reset link pointing there would hand its token over.
     """
-    base = current_app.config.get("PUBLIC_URL") or DEFAULT_PUBLIC_URL
+    base = settings().public_url
     return base.rstrip("/") + "/" + path.lstrip("/")
 
 
@@ -186,12 +183,12 @@ def deliver(mail_id: int) -> str:
 
 
 def _message(mail: OutgoingMail) -> EmailMessage:
-    config = current_app.config
+    sender = settings().mail_from
     message = EmailMessage()
-    message["From"] = formataddr(("Benchgate", config["MAIL_FROM"]))
+    message["From"] = formataddr(("Benchgate", sender))
     message["To"] = mail.to_address
     message["Subject"] = mail.subject
-    message["Message-ID"] = make_msgid(domain=config["MAIL_FROM"].rpartition("@")[2] or None)
+    message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(mail.body)
     return message
@@ -199,7 +196,7 @@ def _message(mail: OutgoingMail) -> EmailMessage:
 
 def _send(message: EmailMessage) -> None:
     """Send through MAIL_URL, or write the message to the log when there is none."""
-    url = current_app.config["MAIL_URL"]
+    url = settings().mail_url
     if not url:
         # Written as a person reads it (no quoted-printable line breaks), so links work.
         log.info(

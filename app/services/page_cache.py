@@ -33,6 +33,7 @@ from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 from app.database import PortalSession
 from app.extensions import db
 from app.models import DATA_VERSION_ID, DataVersion
+from app.settings import settings
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +86,7 @@ class PageCache:
 def init_page_cache(app) -> None:
     """Give the app its process's cache of rendered lists."""
     app.extensions[EXTENSION] = PageCache(
-        app.config["PAGE_CACHE_CHARS"], app.config["PAGE_CACHE_SECONDS"]
+        settings(app).page_cache_chars, settings(app).page_cache_seconds
     )
     app.before_request(_forget_data_version)
 

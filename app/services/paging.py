@@ -1,4 +1,11 @@
-"""Pages of the list views: a page's rows and the total, read in one query built once."""
+"""Pages of lists, in the two shapes readers need.
+
+Numbered pages (`Page`) for the portal's lists, which a person leafs through: `PagedQuery` for
+long lists, read in one query built once, and `paginate` for short lists of whole records.
+Cursor pages (`keyset_page`) for the API, whose clients walk a list while rows are added: a
+cursor never repeats or skips a row, as page numbers would. Both read one row more than they
+show to tell whether another page follows.
+"""
 
 from __future__ import annotations
 
@@ -61,6 +68,40 @@ def requested_page() -> int:
     """
     page = request.args.get("page", 1, type=int)
     return min(page, LAST_PAGE) if page >= 1 else 1
+
+
+def paginate(query: Select, *, per_page: int, page: int | None = None) -> Page:
+    """Read one counted page of whole records (the request's `page` argument when None).
+
+    For short lists (an account's own notifications or requests, the accounts): the count is
+    its own query. Past the end it reads the last page, as PagedQuery does.
+    """
+    page = page or requested_page()
+    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    page = max(1, min(page, ceil((total or 0) / per_page)))
+    window = query.limit(per_page).offset((page - 1) * per_page)
+    return Page(db.session.scalars(window).unique().all(), page, per_page, total or 0)
+
+
+def keyset_page(query: Select, id_column: Any, *, after: int | None, limit: int) -> CursorPage:
+    """Read the rows of query after the id `after`, newest (highest id) first."""
+    if after is not None:
+        query = query.where(id_column < after)
+    rows = list(db.session.scalars(query.order_by(id_column.desc()).limit(limit + 1)))
+    return CursorPage(rows[:limit], more=len(rows) > limit)
+
+
+@dataclass(frozen=True)
+class CursorPage:
+    """One page of a list read by cursor: its rows and whether more follow."""
+
+    items: Sequence[Any]
+    more: bool
+
+    @property
+    def next_cursor(self) -> str | None:
+        """The cursor of the next page: the id of this page's last row, or None at the end."""
+        return str(self.items[-1].id) if self.more and self.items else None
 
 
 def like_pattern(fragment: str) -> str:

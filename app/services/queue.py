@@ -7,6 +7,8 @@ from redis import Redis
 from rq import Queue, Retry, Worker
 from rq.serializers import JSONSerializer
 
+from app.settings import settings
+
 
 def redis_client() -> Redis:
     """Return the application's Redis client."""
@@ -15,7 +17,7 @@ def redis_client() -> Redis:
 
 def get_queue(name: str | None = None) -> Queue:
     """Return the RQ queue of that name (the run queue by default)."""
-    return current_app.extensions["rq_queues"][name or current_app.config["RUN_QUEUE"]]
+    return current_app.extensions["rq_queues"][name or settings().run_queue]
 
 
 def enqueue(

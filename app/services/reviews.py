@@ -6,8 +6,8 @@ from app.extensions import db
 from app.models import Benchmark, BenchmarkStatus, Container, ContainerState, Role, User
 from app.models.enums import BENCHMARK_TRANSITIONS, InvalidTransition, check_transition
 from app.services.audit import record_event
-from app.services.benchmark_checks import BenchmarkError
 from app.services.benchmarks import benchmark_url
+from app.services.errors import Refusal
 from app.services.notifications import notify
 
 REASON_NEEDED = {
@@ -110,14 +110,14 @@ def _decide(
 
     Raises:
         PermissionError: by is not an administrator.
-        BenchmarkError: a reason is needed and missing (under the "reason" field).
+        Refusal: a reason is needed and missing (under the "reason" field).
         InvalidTransition: the state machine does not allow the change.
     """
     if not by.is_admin:
         raise PermissionError("only administrators decide on benchmarks")
     reason = (reason or "").strip() or None
     if reason is None and action in REASON_NEEDED:
-        raise BenchmarkError({"reason": [REASON_NEEDED[action]]})
+        raise Refusal(field_errors={"reason": [REASON_NEEDED[action]]})
     check_transition(BENCHMARK_TRANSITIONS, benchmark.status, new)
     benchmark.status = new
     record_event(by, action, benchmark, reason)

@@ -13,15 +13,8 @@ from typing import Any
 
 from app.extensions import db
 from app.models import Benchmark, BenchmarkStatus, Container, Role, Run, RunKind, User
+from app.services.errors import Refusal
 from workers.roles import SLOTS
-
-
-class RunRequestError(Exception):
-    """A run that cannot be created as asked; `errors` maps form fields to messages."""
-
-    def __init__(self, errors: dict[str, list[str]]) -> None:
-        super().__init__("; ".join(m for ms in errors.values() for m in ms))
-        self.errors = errors
 
 
 def container_use_problem(container: Container, user: User, slot: str) -> str | None:
@@ -71,7 +64,7 @@ def check_slots(
             errors.setdefault(slot, []).append(f"Give the {Role(slot).noun}'s configuration link.")
         containers[slot] = container
     if errors:
-        raise RunRequestError(errors)
+        raise Refusal(field_errors=errors)
     return containers
 
 
@@ -81,20 +74,22 @@ def rerun_users(run: Run, by: User) -> dict[str, User]:
     Returns the member each slot's container is used for, when not `by`.
 
     Raises:
-        RunRequestError: the run has not ended, or its benchmark no longer allows it.
+        Refusal: the run has not ended, or its benchmark no longer allows it.
     """
     if not run.is_finished:
-        raise RunRequestError({"run": ["This run has not finished yet."]})
+        raise Refusal(field_errors={"run": ["This run has not finished yet."]})
     if run.kind == RunKind.WORKFLOW_TEST:
         return {}
     benchmark = db.session.get(Benchmark, run.benchmark_id) if run.benchmark_id else None
     if benchmark is None:
-        raise RunRequestError({"run": ["The benchmark this test belonged to no longer exists."]})
+        raise Refusal(
+            field_errors={"run": ["The benchmark this test belonged to no longer exists."]}
+        )
     owner = benchmark.owner
     if run.kind == RunKind.BENCHMARK:
         if not (by.is_admin or by.id == benchmark.owner_id):
-            raise RunRequestError(
-                {
+            raise Refusal(
+                field_errors={
                     "run": [
                         f"Only the owner of “{benchmark.name}” or an administrator may run "
                         "its test again."
@@ -102,12 +97,14 @@ def rerun_users(run: Run, by: User) -> dict[str, User]:
                 }
             )
         if benchmark.status == BenchmarkStatus.REJECTED:
-            raise RunRequestError(
-                {"run": [f"“{benchmark.name}” was rejected, so its tests are over."]}
+            raise Refusal(
+                field_errors={"run": [f"“{benchmark.name}” was rejected, so its tests are over."]}
             )
         return dict.fromkeys(SLOTS, owner)
     if benchmark.status != BenchmarkStatus.APPROVED:
-        raise RunRequestError(
-            {"run": [f"“{benchmark.name}” is no longer approved, so it takes no join tests."]}
+        raise Refusal(
+            field_errors={
+                "run": [f"“{benchmark.name}” is no longer approved, so it takes no join tests."]
+            }
         )
     return {Role.DATA_PREPARATOR: owner, Role.EVALUATOR: owner}

@@ -6,7 +6,6 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from flask import current_app
 from redis.exceptions import RedisError
 from rq.job import Job
 from sqlalchemy import select
@@ -24,11 +23,13 @@ from app.models import (
     utcnow,
 )
 from app.models.enums import RUN_TRANSITIONS, STEP_NAMES, check_transition
+from app.services.errors import Refusal
 from app.services.identity import unverified_problem
 from app.services.queue import enqueue, get_queue, redis_client
 from app.services.run_events import cancel_key, publish
 from app.services.run_limits import job_timeout_seconds
-from app.services.run_rules import RunRequestError, check_slots, rerun_users
+from app.services.run_rules import check_slots, rerun_users
+from app.settings import settings
 from workers.roles import SLOTS
 
 log = logging.getLogger(__name__)
@@ -95,7 +96,7 @@ def create_run(
     """
     problem = unverified_problem(requester)
     if problem:
-        raise RunRequestError({"": [problem]})
+        raise Refusal(field_errors={"": [problem]})
     containers = check_slots(slots, requester, used_for)
     run = Run(
         requester_id=requester.id,
@@ -124,7 +125,7 @@ def _id(container: Container | None) -> int | None:
 def dispatch(run: Run) -> bool:
     """Queue the run's job (after its commit); return False when Redis cannot be reached."""
     try:
-        timeout = job_timeout_seconds(current_app.config)
+        timeout = job_timeout_seconds(settings())
         enqueue(JOB_FUNCTION, run.id, job_id=job_id(run.id), timeout=timeout)
         publish(redis_client(), run.id, "status", {"status": run.status.value})
     except RedisError as error:
@@ -182,7 +183,7 @@ def can_cancel(run: Run, user: User) -> bool:
 def cancel_run(run: Run, by: User) -> None:
     """Cancel a queued run at once, or ask the worker to kill a running one."""
     if not can_cancel(run, by):
-        raise RunRequestError({"run": ["This run can no longer be canceled."]})
+        raise Refusal(field_errors={"run": ["This run can no longer be canceled."]})
     run.cancel_requested = True
     db.session.commit()
     try:

@@ -22,6 +22,7 @@ from app.database import record_id
 from app.extensions import db
 from app.models import AccountSession, User, utcnow
 from app.services.throttle import REDIS_EXTENSION
+from app.settings import settings
 
 log = logging.getLogger(__name__)
 
@@ -36,12 +37,12 @@ def hash_token(token: str) -> str:
 
 def lifetime() -> timedelta:
     """How long a "remember me" session lasts at most (the cookie's lifetime too)."""
-    return timedelta(days=float(current_app.config["SESSION_LIFETIME_DAYS"]))
+    return timedelta(days=settings().session_lifetime_days)
 
 
 def browser_lifetime() -> timedelta:
     """How long a session without "remember me" lasts at most."""
-    return timedelta(hours=float(current_app.config["SESSION_HOURS"]))
+    return timedelta(hours=settings().session_hours)
 
 
 def still_young():

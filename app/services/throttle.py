@@ -24,6 +24,7 @@ from redis.exceptions import RedisError
 from redis.retry import Retry
 
 from app.models import normalize_email
+from app.settings import settings
 
 log = logging.getLogger(__name__)
 
@@ -80,15 +81,15 @@ class Throttle:
         made before any of them failed. A successful sign-in gives its attempt back.
         """
         client = client_key(address)
-        if not self._call("test", _limit("SIGNIN_ADDRESS_LIMIT"), "signin", client):
-            minutes = self._minutes_left(_limit("SIGNIN_ADDRESS_LIMIT"), "signin", client)
+        if not self._call("test", parse(settings().signin_address_limit), "signin", client):
+            minutes = self._minutes_left(parse(settings().signin_address_limit), "signin", client)
             return (
                 "Too many failed sign-ins from your network. Sign-in is paused for it: try "
                 f"again in {_minutes(minutes)}."
             )
         pair = ("signin", client, normalize_email(email))
-        if not self._call("hit", _limit("SIGNIN_LIMIT"), *pair):
-            minutes = self._minutes_left(_limit("SIGNIN_LIMIT"), *pair)
+        if not self._call("hit", parse(settings().signin_limit), *pair):
+            minutes = self._minutes_left(parse(settings().signin_limit), *pair)
             return (
                 "Too many failed sign-ins with this email. To keep the account safe, sign-in is "
                 f"paused: try again in {_minutes(minutes)}. If you forgot your password, ask an "
@@ -98,12 +99,12 @@ class Throttle:
 
     def signin_failed(self, address: str) -> None:
         """Count a failed sign-in against the whole address (any email)."""
-        self._call("hit", _limit("SIGNIN_ADDRESS_LIMIT"), "signin", client_key(address))
+        self._call("hit", parse(settings().signin_address_limit), "signin", client_key(address))
 
     def signin_succeeded(self, email: str, address: str) -> None:
         """Forget the failed sign-ins of this email from this address."""
         pair = ("signin", client_key(address), normalize_email(email))
-        self._call("clear", _limit("SIGNIN_LIMIT"), *pair)
+        self._call("clear", parse(settings().signin_limit), *pair)
 
     def take_signup(self, address: str) -> str | None:
         """Count a sign-up attempt that passed the form's checks; say why not, or None.
@@ -112,9 +113,9 @@ class Throttle:
         asked of any number of emails.
         """
         client = client_key(address)
-        if self._call("hit", _limit("SIGNUP_LIMIT"), "signup", client):
+        if self._call("hit", parse(settings().signup_limit), "signup", client):
             return None
-        minutes = self._minutes_left(_limit("SIGNUP_LIMIT"), "signup", client)
+        minutes = self._minutes_left(parse(settings().signup_limit), "signup", client)
         return (
             "Many accounts were asked for from your network in a short time, so sign-up is "
             f"paused: try again in {_minutes(minutes)}, or ask an administrator."
@@ -122,15 +123,11 @@ class Throttle:
 
     def take_api_request(self, token_id: int) -> int | None:
         """Count one API request made with a token; None, or the seconds to wait."""
-        item = _limit("API_TOKEN_LIMIT")
+        item = parse(settings().api_token_limit)
         if self._call("hit", item, "api", str(token_id)):
             return None
         reset_at = self._call("get_window_stats", item, "api", str(token_id)).reset_time
         return max(1, math.ceil(reset_at - time.time()))
-
-
-def _limit(setting: str) -> RateLimitItem:
-    return parse(current_app.config[setting])
 
 
 def _minutes(count: int) -> str:
@@ -139,10 +136,16 @@ def _minutes(count: int) -> str:
 
 def init_throttle(app) -> None:
     """Give the app its throttle, with a Redis client of its own that gives up quickly."""
-    for setting in ("SIGNIN_LIMIT", "SIGNIN_ADDRESS_LIMIT", "SIGNUP_LIMIT", "API_TOKEN_LIMIT"):
-        parse(app.config[setting])  # a typo in a setting fails at start, not at sign-in
+    limits = settings(app)
+    for limit in (
+        limits.signin_limit,
+        limits.signin_address_limit,
+        limits.signup_limit,
+        limits.api_token_limit,
+    ):
+        parse(limit)  # a typo in a setting fails at start, not at sign-in
     redis = Redis.from_url(
-        app.config["REDIS_URL"],
+        settings(app).redis_url,
         socket_connect_timeout=REDIS_TIMEOUT,
         socket_timeout=REDIS_TIMEOUT,
         retry=Retry(NoBackoff(), 0),

@@ -4,7 +4,8 @@ from flask import flash, make_response, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
 from app.form_errors import show_errors
-from app.services.api_tokens import TokenError, create_token, live_tokens, revoke_token
+from app.services.api_tokens import create_token, live_tokens, revoke_token
+from app.services.errors import Refusal
 from app.tokens import bp
 from app.tokens.forms import TokenForm
 
@@ -19,8 +20,8 @@ def index():
             token, secret = create_token(
                 current_user, form.name.data, form.scopes.data or [], form.expires_in_days()
             )
-        except TokenError as error:
-            show_errors(form, error.errors)
+        except Refusal as error:
+            show_errors(form, error)
         else:
             form = TokenForm(formdata=None, is_admin=current_user.is_admin)
             flash(f"Token “{token.name}” is made. Copy it now: it is not shown again.", "success")

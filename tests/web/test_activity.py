@@ -9,6 +9,7 @@ from app.services.accounts import set_active, set_admin
 from app.services.audit import activity_page
 from app.services.containers import make_operational
 from app.services.join_requests import ask_to_join, decide_join_request
+from app.settings import reconfigure
 from tests.conftest import post_form
 from tests.web.benchmark_helpers import make_trio, record_benchmark, signed_in
 from tests.web.container_helpers import make_container
@@ -37,7 +38,7 @@ def test_every_kind_of_record_shows_with_who_did_what_and_why(app, admin, member
 
 
 def test_the_filter_shows_one_kind_and_pages_go_on_without_a_count(app, admin, member):
-    app.config["PAGE_SIZE"] = 1  # two rows a page
+    reconfigure(app, PAGE_SIZE=1)  # two rows a page
     for number in range(3):
         make_operational(make_container(member, f"Container {number}"), by=member)
     set_admin(member, True, by=admin)

@@ -10,6 +10,7 @@ from app.extensions import db
 from app.models import User
 from app.services.audit import activity_page
 from app.services.throttle import client_key
+from app.settings import reconfigure
 from tests.conftest import own_app, post_form, sign_in
 from tests.factories import PASSWORD, make_user
 
@@ -182,7 +183,7 @@ def test_admin_makes_a_member_admin_then_removes_it_but_not_their_own(admin_clie
 
 
 def test_failed_sign_ins_pause_that_email_even_for_the_right_password(app, client):
-    app.config["SIGNIN_LIMIT"] = "3 per hour"
+    reconfigure(app, SIGNIN_LIMIT="3 per hour")
     user = make_user("rita@example.org", "Rita")
     for _ in range(3):
         refused = sign_in(client, user.email, "a wrong guess")
@@ -198,7 +199,7 @@ def test_failed_sign_ins_pause_that_email_even_for_the_right_password(app, clien
 
 
 def test_a_successful_sign_in_forgets_the_failures_before_it(app):
-    app.config["SIGNIN_LIMIT"] = "3 per hour"
+    reconfigure(app, SIGNIN_LIMIT="3 per hour")
     user = make_user("sam@example.org", "Sam")
     for _ in range(3):
         for _ in range(2):
@@ -207,7 +208,7 @@ def test_a_successful_sign_in_forgets_the_failures_before_it(app):
 
 
 def test_failures_with_many_emails_from_one_address_pause_the_address(app, client):
-    app.config["SIGNIN_ADDRESS_LIMIT"] = "4 per hour"
+    reconfigure(app, SIGNIN_ADDRESS_LIMIT="4 per hour")
     for number in range(4):
         assert sign_in(client, f"guess{number}@example.org", "Winter2026!").status_code == 200
     paused = sign_in(client, "guess5@example.org", "Winter2026!")
@@ -216,7 +217,7 @@ def test_failures_with_many_emails_from_one_address_pause_the_address(app, clien
 
 
 def test_sign_ups_from_one_address_are_limited_refused_ones_included(app, client):
-    app.config["SIGNUP_LIMIT"] = "3 per hour"
+    reconfigure(app, SIGNUP_LIMIT="3 per hour")
     make_user("taken@x.org")
     answer = post_form(client, "/account/signup", {**SIGNUP, "email": "taken@x.org"})
     assert "already exists" in answer.text  # asking whether an email has an account counts

@@ -9,8 +9,8 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Benchmark, BenchmarkStatus, Role, Run, RunKind, RunStatus
 from app.services import runs as run_services
-from app.services.benchmark_checks import BenchmarkError
 from app.services.benchmarks import BenchmarkFields, submit_benchmark, update_benchmark
+from app.services.errors import Refusal
 from app.services.queue import get_queue
 from tests.conftest import post_form, sign_in
 from tests.factories import make_user
@@ -128,7 +128,7 @@ def test_another_members_development_container_is_refused(member_client, member,
     assert "belongs to another member" in error_of(response.get_data(as_text=True), "model_id")
     assert count(Benchmark) == 0
     data = BenchmarkFields.from_mapping(form_data(trio, demo, model_id=draft.id))
-    with pytest.raises(BenchmarkError) as refused:  # the service refuses it too
+    with pytest.raises(Refusal) as refused:  # the service refuses it too
         submit_benchmark(member, data)
     assert "model_id" in refused.value.errors
 
@@ -258,7 +258,7 @@ def test_an_approved_benchmark_cannot_be_edited(member_client, member, trio, dem
     assert response.status_code == 302
     db.session.expire_all()
     assert benchmark.name == "Approved one"
-    with pytest.raises(BenchmarkError, match="cannot be edited"):
+    with pytest.raises(Refusal, match="cannot be edited"):
         update_benchmark(benchmark, BenchmarkFields.from_mapping(data), by=member)
 
 

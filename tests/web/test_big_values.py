@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 
 import pytest
 from rq.job import Job
@@ -16,6 +17,7 @@ from app.services.join_requests import ask_to_join
 from app.services.queue import get_queue, redis_client
 from app.services.run_limits import job_timeout_seconds
 from app.services.runs import finish_run, job_id, mark_running
+from app.settings import reconfigure
 from tests.factories import make_user
 from tests.web.benchmark_helpers import make_trio, record_benchmark, signed_in
 from tests.web.container_helpers import make_container
@@ -144,10 +146,9 @@ def test_review_page_stays_small(app, member, admin, big):
 
 
 def test_a_run_is_queued_with_the_job_time_limit_its_settings_give(app, member):
-    app.config["CONTAINER_TIMEOUT_SECONDS"] = 120.0
-    app.config["JOB_MARGIN_SECONDS"] = 45
+    limits = reconfigure(app, CONTAINER_TIMEOUT_SECONDS=120.0, JOB_MARGIN_SECONDS=45)
     run = start_run(member)
     job = Job.fetch(job_id(run.id), connection=redis_client(), serializer=get_queue().serializer)
-    assert job.timeout == job_timeout_seconds(app.config)
+    assert job.timeout == job_timeout_seconds(limits)
     assert job.timeout < 24 * 3600
-    assert job.timeout - job_timeout_seconds({**app.config, "CONTAINER_TIMEOUT_SECONDS": 0}) == 600
+    assert job.timeout - job_timeout_seconds(replace(limits, container_timeout_seconds=0)) == 600

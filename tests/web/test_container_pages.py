@@ -7,6 +7,7 @@ from sqlalchemy import event, select
 
 from app.extensions import db
 from app.models import AuditEvent, Container, ContainerState, Role
+from app.settings import reconfigure
 from tests.conftest import post_form, sign_in
 from tests.factories import make_user
 from tests.web.container_helpers import (
@@ -66,7 +67,7 @@ def test_catalogue_filters_by_role_mine_and_name(member_client, member, other):
 
 
 def test_catalogue_is_paginated_and_keeps_the_filters(member_client, member, app):
-    app.config["PAGE_SIZE"] = 2
+    reconfigure(app, PAGE_SIZE=2)
     for number in range(5):
         make_container(member, f"Model {number}")
     make_container(member, "An evaluator", Role.EVALUATOR)

@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Container
+from app.settings import reconfigure
 from tests.support.banner_server import BannerServer
 from tests.web.container_helpers import example, page_text, prep_links, register
 
@@ -49,7 +50,7 @@ def test_an_image_from_a_registry_not_allowed_is_refused_at_registration(
 
 
 def test_a_registry_the_operator_lists_is_accepted_at_registration(member_client, assets, app):
-    app.config["ALLOWED_REGISTRIES"] = "docker.io, registry.internal"
+    reconfigure(app, ALLOWED_REGISTRIES="docker.io, registry.internal")
     config_url = assets.add_bytes(
         "/other/container_config.yaml", _prep_with_image("registry.internal/team/prep:1")
     )
@@ -59,7 +60,7 @@ def test_a_registry_the_operator_lists_is_accepted_at_registration(member_client
 
 
 def test_docker_hub_images_are_accepted_under_every_name_by_default(member_client, assets, app):
-    app.config["ALLOWED_REGISTRIES"] = "docker.io"
+    reconfigure(app, ALLOWED_REGISTRIES="docker.io")
     config_url = assets.add_bytes(
         "/other/container_config.yaml", _prep_with_image("index.docker.io/team/prep:1")
     )

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import AuditEvent, Container, ContainerState, Role
+from app.settings import reconfigure
 from tests.support.services import free_port
 from tests.web.container_helpers import (
     REGISTER,
@@ -196,7 +197,7 @@ def test_an_error_status_is_shown_next_to_its_link(member_client, assets):
 
 
 def test_a_private_address_is_refused_before_connecting(member_client, assets, app):
-    app.config["FETCH_CONNECT_TIMEOUT"] = 30.0  # a connection attempt would stall the test
+    reconfigure(app, FETCH_CONNECT_TIMEOUT=30.0)  # a connection attempt would stall the test
     body = page_text(
         register(member_client, prep_links(assets, config_url="http://10.0.0.1/x.yaml"))
     )
@@ -222,7 +223,7 @@ def test_a_link_that_is_not_http_is_refused_in_the_form(member_client, assets, l
 
 
 def test_a_file_over_the_size_limit_is_refused(member_client, assets, app):
-    app.config["MAX_CONFIG_BYTES"] = 100
+    reconfigure(app, MAX_CONFIG_BYTES=100)
     body = page_text(register(member_client, prep_links(assets)))
     assert "The file is larger than the 100 bytes limit." in body
     assert count_containers() == 0

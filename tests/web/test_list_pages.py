@@ -13,6 +13,7 @@ from sqlalchemy import event, select
 from app.extensions import csrf, db
 from app.models import BenchmarkStatus, User
 from app.services.notifications import notify
+from app.settings import reconfigure
 from tests.conftest import own_app
 from tests.web.benchmark_helpers import make_trio, record_benchmark, signed_in
 from tests.web.container_helpers import make_container, names_listed, page_text
@@ -35,7 +36,7 @@ def statements() -> Iterator[list[str]]:
 
 
 def test_a_page_past_the_end_shows_the_last_page(member_client, member, app):
-    app.config["PAGE_SIZE"] = 2
+    reconfigure(app, PAGE_SIZE=2)
     for number in range(3):
         make_container(member, f"Model {number}")
     for far in ("9", "99999999999999"):
@@ -49,7 +50,7 @@ def test_a_page_past_the_end_shows_the_last_page(member_client, member, app):
 
 
 def test_all_runs_are_paged_without_a_total_newest_first(admin_client, member, app):
-    app.config["PAGE_SIZE"] = 2
+    reconfigure(app, PAGE_SIZE=2)
     oldest, middle, newest = (start_run(member) for _ in range(3))
     first = admin_client.get("/runs/?all=1").get_data(as_text=True)
     assert f'/runs/{newest.id}"' in first and f'/runs/{middle.id}"' in first

@@ -11,6 +11,7 @@ from app.extensions import db
 from app.models import OutgoingMail, User
 from app.services.mail import deliver, dispatch_pending_mail
 from app.services.queue import get_queue
+from app.settings import reconfigure
 from tests.conftest import PASSWORD, post_form
 from tests.factories import make_user
 from tests.support.smtp import MailServer, body_of, link_in, run_mail_jobs
@@ -90,7 +91,7 @@ def test_a_confirmation_link_that_is_damaged_or_old_says_so(app, mail_server):
     link = link_in(mail_server.to("nia@example.org")[0], "/account/verify/")
     damaged = browser(app).get(link[:-3] + "xyz")
     assert damaged.status_code == 400 and "damaged" in damaged.get_data(as_text=True)
-    app.config["VERIFY_LINK_HOURS"] = -1  # any age is too old
+    reconfigure(app, VERIFY_LINK_HOURS=-1)  # any age is too old
     old = browser(app).get(link)
     assert old.status_code == 400 and "too old" in old.get_data(as_text=True)
     assert not account("nia@example.org").is_verified
@@ -192,7 +193,7 @@ def test_an_unconfirmed_address_gets_no_notices(app, admin, mail_server):
 
 
 def test_without_mail_url_a_message_goes_to_the_log(app, caplog):
-    app.config["MAIL_URL"] = ""
+    reconfigure(app, MAIL_URL="")
     with caplog.at_level(logging.INFO, logger="app.services.mail"):
         sign_up(app)
         run_mail_jobs(app)
@@ -201,7 +202,7 @@ def test_without_mail_url_a_message_goes_to_the_log(app, caplog):
 
 
 def test_a_mail_server_that_does_not_answer_is_tried_again_later(app, mail_server):
-    app.config["MAIL_URL"] = "smtp://127.0.0.1:1"  # nothing listens there
+    reconfigure(app, MAIL_URL="smtp://127.0.0.1:1")  # nothing listens there
     sign_up(app)
     job = get_queue().fetch_job(f"mail-{db.session.scalar(select(OutgoingMail.id))}")
     assert job.retries_left == 5  # RQ tries again with backoff
@@ -210,7 +211,7 @@ def test_a_mail_server_that_does_not_answer_is_tried_again_later(app, mail_serve
         deliver(mail_id)
     mail = db.session.get(OutgoingMail, mail_id)
     assert mail.status == "queued" and mail.attempts == 1 and mail.body
-    app.config["MAIL_URL"] = mail_server.url  # the server is back
+    reconfigure(app, MAIL_URL=mail_server.url)  # the server is back
     assert deliver(mail_id) == "sent"
     assert len(mail_server.to("nia@example.org")) == 1
 
@@ -269,7 +270,7 @@ def test_every_password_change_is_told_by_email(app, member, admin, mail_server,
 
 
 def test_a_forged_host_header_does_not_reach_a_mailed_link(app, member, mail_server):
-    app.config["PUBLIC_URL"] = ""  # even unset, the link is not built from the request
+    reconfigure(app, PUBLIC_URL="")  # even unset, the link is not built from the request
     client = browser(app)
     page = client.get("/account/forgot", headers={"Host": "evil.example"})
     token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.get_data(as_text=True))[1]

@@ -13,6 +13,7 @@ from app import _sqlalchemy_url
 from app.database import utcnow
 from app.extensions import db
 from app.models import BenchmarkStatus, Container, DataVersion, RunStatus
+from app.settings import reconfigure
 from tests.conftest import own_app
 from tests.factories import make_user
 from tests.web.benchmark_helpers import make_trio, record_benchmark, signed_in
@@ -111,7 +112,7 @@ def test_a_bulk_update_moves_the_version_on(app, member):
 
 
 def test_a_change_made_outside_the_portal_shows_once_the_list_expires(app, member, config):
-    app.config["PAGE_CACHE_SECONDS"] = 0.5
+    reconfigure(app, PAGE_CACHE_SECONDS=0.5)
     from app.services.page_cache import init_page_cache
 
     init_page_cache(app)
@@ -145,7 +146,7 @@ def test_without_its_row_nothing_is_kept_until_a_change_puts_it_back(app, member
 
 
 def test_no_list_is_kept_when_the_cache_is_switched_off(app, member):
-    app.config["PAGE_CACHE_CHARS"] = 0
+    reconfigure(app, PAGE_CACHE_CHARS=0)
     from app.services.page_cache import init_page_cache
 
     init_page_cache(app)

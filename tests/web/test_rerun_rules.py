@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import BenchmarkStatus, ContainerState, Run, RunKind, RunStatus
 from app.services import runs as run_services
-from app.services.run_rules import RunRequestError
+from app.services.errors import Refusal
 from tests.conftest import post_form
 from tests.factories import make_user
 from tests.web.benchmark_helpers import make_trio, record_benchmark
@@ -59,7 +59,7 @@ def test_the_rule_is_read_when_the_run_is_repeated_not_copied_from_the_first(mem
     run = finished_run(member, trio)
     trio[0].state = ContainerState.DEVELOPMENT  # as if it had never been made operational
     db.session.commit()
-    with pytest.raises(RunRequestError, match="belongs to another member"):
+    with pytest.raises(Refusal, match="belongs to another member"):
         run_services.rerun(run, member)
     assert run_count() == 1
 
@@ -84,9 +84,9 @@ def test_an_admin_reruns_a_benchmark_test_with_the_owners_containers_in_developm
 
 def test_a_rejected_benchmarks_test_is_not_run_again(admin, member):
     run = _benchmark_run(member, BenchmarkStatus.REJECTED)
-    with pytest.raises(RunRequestError, match="was rejected"):
+    with pytest.raises(Refusal, match="was rejected"):
         run_services.rerun(run, admin)
-    with pytest.raises(RunRequestError, match="was rejected"):
+    with pytest.raises(Refusal, match="was rejected"):
         run_services.rerun(run, member)
     assert run_count() == 1
 
@@ -94,6 +94,6 @@ def test_a_rejected_benchmarks_test_is_not_run_again(admin, member):
 def test_only_the_owner_or_an_admin_reruns_a_benchmark_test(member):
     run = _benchmark_run(member, BenchmarkStatus.APPROVED)
     olga = make_user("olga@example.org", "Olga Other")
-    with pytest.raises(RunRequestError, match="Only the owner"):
+    with pytest.raises(Refusal, match="Only the owner"):
         run_services.rerun(run, olga)
     assert run_count() == 1

@@ -7,8 +7,9 @@ import pytest
 
 from app.extensions import db
 from app.models import BenchmarkStatus, ContainerState, RunStatus, utcnow
-from app.services.benchmark_checks import BenchmarkError
+from app.services.errors import Refusal
 from app.services.reviews import approve_benchmark, request_changes
+from app.settings import reconfigure
 from tests.conftest import post_form
 from tests.factories import make_user
 from tests.web.benchmark_helpers import (
@@ -93,7 +94,7 @@ def test_queue_lists_benchmarks_awaiting_review_oldest_first(app, admin, member)
 
 
 def test_queue_is_paginated(app, admin, member):
-    app.config["PAGE_SIZE"] = 2
+    reconfigure(app, PAGE_SIZE=2)
     trio = make_trio(member)
     for day in range(3):
         record_benchmark(
@@ -208,7 +209,7 @@ def test_a_decision_against_the_owner_without_a_reason_is_refused(
 
 
 def test_the_service_refuses_a_missing_reason_and_a_member(admin, member, pending):
-    with pytest.raises(BenchmarkError) as refused:
+    with pytest.raises(Refusal) as refused:
         request_changes(pending, by=admin, reason=None)
     assert "reason" in refused.value.errors
     with pytest.raises(PermissionError):

@@ -11,6 +11,7 @@ from app.models import Role, Run, RunStatus, StepStatus
 from app.runs.display import flatten, format_duration, slot_summary
 from app.services.queue import get_queue
 from app.services.reaper import housekeeping
+from app.settings import reconfigure
 from tests.conftest import post_form, sign_in
 from tests.factories import make_user
 from tests.web.run_helpers import (
@@ -254,7 +255,7 @@ def test_admin_sees_all_runs_with_their_requester(admin_client, member):
 
 
 def test_runs_list_is_paginated(member_client, member, app):
-    app.config["PAGE_SIZE"] = 2
+    reconfigure(app, PAGE_SIZE=2)
     runs = [start_run(member) for _ in range(3)]
     first_page = member_client.get("/runs/").get_data(as_text=True)
     assert f'/runs/{runs[0].id}"' not in first_page and "Page 1 of 2" in first_page

@@ -10,6 +10,7 @@ from app.extensions import db
 from app.models import AccountSession, User
 from app.runs import stream as stream_module
 from app.services.accounts import set_active
+from app.settings import reconfigure
 from tests.conftest import PASSWORD, post_form
 from tests.web.run_helpers import sse_blocks, start_run
 
@@ -141,7 +142,7 @@ def test_a_live_log_stream_stops_within_seconds_once_the_account_is_deactivated(
     app, member, admin, monkeypatch
 ):
     monkeypatch.setattr(stream_module, "ACCESS_CHECK_SECONDS", 0.3)
-    app.config["SSE_BLOCK_MS"] = 200
+    reconfigure(app, SSE_BLOCK_MS=200)
     run_id = start_run(member).id
     member_id, admin_id = member.id, admin.id
     client = browser(app, member.email)
@@ -159,10 +160,10 @@ def test_a_live_log_stream_stops_within_seconds_once_the_account_is_deactivated(
 
 
 def test_a_browser_session_ends_after_its_hours_a_remembered_one_lasts_longer(app, member):
-    app.config["SESSION_HOURS"] = 0  # every browser session is already too old
+    reconfigure(app, SESSION_HOURS=0)  # every browser session is already too old
     plain = browser(app, member.email)
     remembered = browser(app, member.email, remember=True)
     assert not is_signed_in(plain)
     assert is_signed_in(remembered)
-    app.config["SESSION_LIFETIME_DAYS"] = 0
+    reconfigure(app, SESSION_LIFETIME_DAYS=0)
     assert not is_signed_in(remembered)

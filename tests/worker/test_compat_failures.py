@@ -7,6 +7,7 @@ import pytest
 from app.extensions import db
 from app.models import Run, RunStatus, StepStatus
 from app.services.runs import create_run, slot_from_links
+from app.settings import reconfigure
 from tests.worker import variants
 from tests.worker.trio import serve_trio
 from workers.jobs import run_compatibility_test
@@ -16,7 +17,7 @@ pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
 @pytest.fixture(autouse=True)
 def _short_time_limit(app):
-    app.config["CONTAINER_TIMEOUT_SECONDS"] = 3.0
+    reconfigure(app, CONTAINER_TIMEOUT_SECONDS=3.0)
 
 
 def _run_with(member, assets, **overrides: bytes) -> Run:
@@ -59,7 +60,7 @@ def test_task_over_its_time_limit_is_stopped(app, member, assets, test_images):
 
 
 def test_task_over_its_memory_limit_is_reported_out_of_memory(app, member, assets, test_images):
-    app.config.update(CONTAINER_MEMORY_BYTES=64 * 2**20, CONTAINER_TIMEOUT_SECONDS=60.0)
+    reconfigure(app, CONTAINER_MEMORY_BYTES=64 * 2**20, CONTAINER_TIMEOUT_SECONDS=60.0)
     run = _run_with(member, assets, model=variants.model_config(variants.EATS_MEMORY))
     assert run.status == RunStatus.FAILED
     assert run.failure_cause == "out_of_memory"

@@ -11,6 +11,7 @@ import yaml
 from app.extensions import db
 from app.models import Container, ContainerState, Role, Run, RunStatus, StepStatus
 from app.services.runs import create_run, slot_from_container, slot_from_links
+from app.settings import reconfigure
 from tests.support.banner_server import BannerServer
 from tests.support.services import wait_until
 from tests.worker.helpers import run_burst_worker, start_worker, stop_worker
@@ -83,7 +84,7 @@ def test_a_stored_container_from_a_registry_no_longer_allowed_is_refused_by_the_
 def test_an_ad_hoc_configuration_from_a_loopback_registry_is_refused_before_any_pull(
     app, member, assets, test_images, banner
 ):
-    app.config["IMAGE_PULL_POLICY"] = "if-not-present"  # would pull if the check let it
+    reconfigure(app, IMAGE_PULL_POLICY="if-not-present")  # would pull if the check let it
     image = f"2130706433:{banner.port}/x:1"
     links = serve_trio(assets, model=_model_with_image(image).encode())
     run = create_run(

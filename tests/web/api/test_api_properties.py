@@ -7,6 +7,7 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
 from app.services.api_tokens import create_token
+from app.settings import reconfigure
 from tests.web.run_helpers import make_trio, pass_run, start_run
 
 pytestmark = pytest.mark.slow
@@ -36,7 +37,7 @@ def operations(app):
 )
 def test_the_api_matches_its_document_and_never_fails_on_the_server(app, member, admin, who, mode):
     # schemathesis' own pytest plugin does not run on this pytest: hypothesis drives it here.
-    app.config["API_TOKEN_LIMIT"] = "100000 per minute"
+    reconfigure(app, API_TOKEN_LIMIT="100000 per minute")
     run = start_run(member, make_trio(member))
     pass_run(run.id, [("prepare", "ready")], results={"auc": 0.5})
     caller = admin if who == "admin" else member

@@ -9,6 +9,7 @@ from app.runs import stream as stream_module
 from app.runs.stream_slots import init_stream_slots
 from app.services.queue import redis_client
 from app.services.run_events import publish_many
+from app.settings import reconfigure
 from tests.factories import make_user
 from tests.web.api.helpers import call, make_token
 from tests.web.run_helpers import (
@@ -177,7 +178,7 @@ def test_the_events_stream_stops_when_the_token_is_revoked(app, client, member, 
     from app.services.api_tokens import revoke_tokens_of
 
     monkeypatch.setattr(stream_module, "ACCESS_CHECK_SECONDS", 0.05)
-    app.config["SSE_BLOCK_MS"] = 50
+    reconfigure(app, SSE_BLOCK_MS=50)
     run = start_run(member)
     answer = call(client, "GET", f"/runs/{run.id}/events", token, buffered=False)
     blocks = sse_blocks(answer)
@@ -226,7 +227,7 @@ def test_a_log_read_before_anything_is_logged_keeps_its_cursor(client, member, t
 
 
 def test_the_events_stream_obeys_the_live_log_caps_of_the_pages(app, client, member, token):
-    app.config["SSE_MAX_PER_MEMBER"] = 0  # each open stream holds a web thread
+    reconfigure(app, SSE_MAX_PER_MEMBER=0)  # each open stream holds a web thread
     init_stream_slots(app)
     run = start_run(member)
     answer = call(client, "GET", f"/runs/{run.id}/events", token)

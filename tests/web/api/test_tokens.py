@@ -9,6 +9,7 @@ from sqlalchemy import select, update
 from app.extensions import db
 from app.models import ApiToken, utcnow
 from app.services.accounts import set_active
+from app.settings import reconfigure
 from tests.conftest import csrf_token, post_form
 from tests.web.api.helpers import call, make_token
 
@@ -117,7 +118,7 @@ def test_a_token_needs_no_csrf_token_but_a_cookie_session_does(member_client, me
 
 
 def test_each_token_has_its_own_rate_limit(app, client, member):
-    app.config["API_TOKEN_LIMIT"] = "3 per minute"
+    reconfigure(app, API_TOKEN_LIMIT="3 per minute")
     first, second = make_token(member), make_token(member)
     answers = [call(client, "GET", "/runs", first).status_code for _ in range(4)]
     assert answers == [200, 200, 200, 429]

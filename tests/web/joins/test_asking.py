@@ -18,8 +18,9 @@ from app.models import (
     RunStatus,
 )
 from app.services import join_requests
+from app.services.errors import Refusal
 from app.services.join_policy import set_join_policy
-from app.services.join_requests import JoinRequestError, ask_to_join
+from app.services.join_requests import ask_to_join
 from tests.conftest import post_form
 from tests.factories import make_user
 from tests.web.benchmark_helpers import count, notifications_of, signed_in
@@ -113,14 +114,14 @@ def test_asking_to_join_a_benchmark_that_is_not_approved_is_refused(
 ):
     benchmark.status = status
     db.session.commit()
-    with pytest.raises(JoinRequestError, match="not approved"):
+    with pytest.raises(Refusal, match="not approved"):
         ask_to_join(benchmark, model, member)
     assert count(JoinRequest) == 0 and count(Run) == 0
 
 
 def test_a_container_that_is_not_a_model_is_refused(member, benchmark):
     evaluator = make_container(member, "Mia metrics", Role.EVALUATOR)
-    with pytest.raises(JoinRequestError, match="not a model"):
+    with pytest.raises(Refusal, match="not a model"):
         ask_to_join(benchmark, evaluator, member)
     assert count(JoinRequest) == 0
 
@@ -130,7 +131,7 @@ def test_someone_elses_model_in_development_is_refused_but_an_operational_one_is
 ):
     other = make_user("otto@example.org", "Otto")
     mine_not = make_container(other, "Otto draft")
-    with pytest.raises(JoinRequestError, match="still in development"):
+    with pytest.raises(Refusal, match="still in development"):
         ask_to_join(benchmark, mine_not, member)
     shared = make_container(other, "Otto released", operational=True)
     assert ask_to_join(benchmark, shared, member).status == JoinRequestStatus.TESTING
@@ -138,10 +139,10 @@ def test_someone_elses_model_in_development_is_refused_but_an_operational_one_is
 
 def test_a_second_open_request_for_the_same_model_is_refused(member, benchmark, model):
     first = ask_to_join(benchmark, model, member)
-    with pytest.raises(JoinRequestError, match="already has a request"):
+    with pytest.raises(Refusal, match="already has a request"):
         ask_to_join(benchmark, model, member)
     finish(first)  # pending now: still open
-    with pytest.raises(JoinRequestError, match="already has a request"):
+    with pytest.raises(Refusal, match="already has a request"):
         ask_to_join(benchmark, model, member)
     assert count(JoinRequest) == 1
 
@@ -159,7 +160,7 @@ def test_two_askings_racing_past_the_check_leave_one_request_and_one_run(
         return None if len(calls) == 1 else check(*args)
 
     monkeypatch.setattr(join_requests, "_duplicate_problem", late_check)
-    with pytest.raises(JoinRequestError, match="already has a request"):
+    with pytest.raises(Refusal, match="already has a request"):
         ask_to_join(benchmark, model, member)
     assert len(calls) == 2
     assert db.session.scalars(select(JoinRequest.id)).all() == [first.id]

@@ -7,8 +7,9 @@ import pytest
 
 from app.extensions import db
 from app.models import BenchmarkStatus, JoinRequest, JoinRequestStatus
-from app.services.join_policy import JoinPolicyError, set_join_policy
-from app.services.join_requests import JoinRequestError, ask_to_join, decide_join_request
+from app.services.errors import Refusal
+from app.services.join_policy import set_join_policy
+from app.services.join_requests import ask_to_join, decide_join_request
 from tests.conftest import post_form
 from tests.factories import make_user
 from tests.web.benchmark_helpers import count, notifications_of, signed_in
@@ -70,7 +71,7 @@ def test_the_request_page_shows_both_results_to_the_owner_only(app, owner, membe
 
 
 def test_rejecting_without_a_reason_is_refused_by_the_service(owner, pending):
-    with pytest.raises(JoinRequestError, match="reason"):
+    with pytest.raises(Refusal, match="reason"):
         decide_join_request(pending, False, owner, "  ")
     assert pending.status == JoinRequestStatus.PENDING
 
@@ -111,14 +112,14 @@ def test_after_a_rejection_a_new_request_is_a_new_record(owner, member, benchmar
 def test_no_model_joins_a_benchmark_whose_approval_was_revoked(owner, benchmark, pending):
     benchmark.status = BenchmarkStatus.REJECTED
     db.session.commit()
-    with pytest.raises(JoinRequestError, match="no longer approved"):
+    with pytest.raises(Refusal, match="no longer approved"):
         decide_join_request(pending, True, owner)
     assert pending.status == JoinRequestStatus.PENDING
 
 
 def test_an_approved_model_cannot_ask_again(owner, member, benchmark, model, pending):
     decide_join_request(pending, True, owner)
-    with pytest.raises(JoinRequestError, match="already joined"):
+    with pytest.raises(Refusal, match="already joined"):
         ask_to_join(benchmark, model, member)
 
 
@@ -170,7 +171,7 @@ def test_owner_sets_the_policy_and_bad_emails_are_refused(app, owner, benchmark)
 
 
 def test_a_line_that_is_not_an_email_is_named_whole(owner, benchmark):
-    with pytest.raises(JoinPolicyError, match="not email addresses: ana at x dot org"):
+    with pytest.raises(Refusal, match="not email addresses: ana at x dot org"):
         set_join_policy(benchmark, "list", "bo@y.org\r\nana at x dot org ; cy@z.org", owner)
 
 

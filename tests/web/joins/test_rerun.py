@@ -6,8 +6,8 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import BenchmarkStatus, Run, RunKind
 from app.services import runs as run_services
+from app.services.errors import Refusal
 from app.services.join_requests import ask_to_join
-from app.services.run_rules import RunRequestError
 from tests.conftest import post_form
 from tests.web.benchmark_helpers import signed_in
 from tests.web.joins.helpers import finish
@@ -52,6 +52,6 @@ def test_a_join_test_is_not_run_again_once_the_benchmark_is_no_longer_approved(
 ):
     benchmark.status = BenchmarkStatus.REJECTED
     db.session.commit()
-    with pytest.raises(RunRequestError, match="no longer approved"):
+    with pytest.raises(Refusal, match="no longer approved"):
         run_services.rerun(join_run, member)
     assert run_count() == 1
