@@ -18,6 +18,7 @@ from app.database import ping_idle_connections
 from app.extensions import csrf, db, login_manager
 from app.settings import init_settings, settings
 from workers.roles import Role
+from workers.registry_policy import RegistryPolicy
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -64,8 +65,6 @@ def configure(app: Flask, test_config: dict[str, Any] | None) -> None:
         # those the proxies forward.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
     # A mistyped registry list would otherwise show only when a form or a run first reads it.
-    from workers.registry_policy import RegistryPolicy
-
     RegistryPolicy.from_setting(built.allowed_registries)
     if production and app.config["SECRET_KEY"] == DEFAULT_SECRET_KEY:
         raise RuntimeError(

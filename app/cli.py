@@ -50,7 +50,7 @@ def ensure_admin_command(email: str) -> None:
 @click.option("--name", default=None, help="Worker name (default: host and process id).")
 def worker_command(burst: bool, queues: str | None, name: str | None) -> None:
     """Run an RQ worker inside the application context."""
-    from workers.worker import run_worker  # the web process never needs the worker code
+    from app.jobs.worker import run_worker  # the web process never needs the worker code
 
     names = queue_names(queues) if queues else settings().rq_queues
     run_worker(list(names), burst=burst, name=name)

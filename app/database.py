@@ -2,7 +2,9 @@
 the session class of web requests."""
 
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Any
 from weakref import WeakKeyDictionary
 
 from flask import has_request_context, request
@@ -11,7 +13,8 @@ from sqlalchemy import JSON, DateTime, Engine, Enum, MetaData, Text, TypeDecorat
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, registry
 
-from app.safe_text import clean_data, clean_text
+from workers.run_labels import site_id
+from workers.safe_text import clean_data, clean_text
 
 READ_METHODS = frozenset({"GET", "HEAD"})
 _readers: WeakKeyDictionary[Engine, Engine] = WeakKeyDictionary()
@@ -28,6 +31,11 @@ NAMING_CONVENTION = {
 def utcnow() -> datetime:
     """Return the current time, timezone-aware in UTC."""
     return datetime.now(UTC)
+
+
+def installation_site(config: Mapping[str, Any]) -> str:
+    """Name this installation on a shared Docker engine, after its database address."""
+    return site_id(str(config.get("SQLALCHEMY_DATABASE_URI") or config.get("DATABASE_URL") or ""))
 
 
 class UTCDateTime(TypeDecorator):

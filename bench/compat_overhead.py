@@ -243,8 +243,8 @@ def profile_one_run(bench: Bench, demo_url: str, demo_sha256: str) -> None:
     import cProfile
     import pstats
 
+    from app.jobs.tasks import run_compatibility_test
     from app.services.runs import create_run
-    from workers.jobs import run_compatibility_test
 
     bench.stop_worker()
     run = create_run(

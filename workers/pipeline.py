@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from app.services.run_labels import RUN_LABEL, TASK_LABEL
 from workers.docker_runner import (
     DockerRunner,
     DockerUnavailable,
@@ -21,6 +20,7 @@ from workers.inputs import FetchedInputs, fetch_all
 from workers.outputs import OutputLimits, check_output, check_output_file
 from workers.reporting import Reporter
 from workers.roles import Role
+from workers.run_labels import RUN_LABEL, TASK_LABEL
 from workers.run_spec import PipelineSettings, RunSpec
 from workers.steps import (
     Workspace,

@@ -1,38 +1,34 @@
-"""One Reporter per run: step rows in the database, events in the run's Redis Stream, the log file.
+"""One Reporter per run: step rows in a store, events through a publish callable, the log file.
 
-Log lines are batched into one stream entry, sent as soon as the container pauses (no line for
-2 ms), when 500 lines wait, or when the oldest has waited 10 ms: a chatty container costs one
-Redis command per batch, a quiet one shows each line at once. A log event's data is
-{"lines": [{"step", "src", "line", "t"}, ...]}, `src` being "benchgate" for the platform's own
-lines and "container" for what containers print. Every line is cleaned (app.safe_text) and
-cut to a length; each step keeps a bounded share (log_budget).
+Log lines are batched into one event, sent as soon as the container pauses (no line for 2 ms),
+when 500 lines wait, or when the oldest has waited 10 ms: a chatty container costs one publish
+(in production, one Redis command) per batch, a quiet one shows each line at once. A log
+event's data is {"lines": [{"step", "src", "line", "t"}, ...]}, `src` being "benchgate" for
+the platform's own lines and "container" for what containers print. Every line is cleaned
+(safe_text) and cut to a length; each step keeps a bounded share (log_budget). The app
+supplies where step rows go, how events are published and how a cancel is noticed
+(app.jobs.reporting).
 """
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from redis import Redis
-from redis.exceptions import RedisError
-
-from app.safe_text import clean_line, clean_text
-from app.services.log_lines import CONTAINER, PLATFORM, format_line, join_line
-from app.services.run_events import cancel_key, publish
 from workers.docker_logs import CutLine, PlatformNote
 from workers.errors import PlatformError, RunCanceled, StepFailed
 from workers.log_budget import LogLimits, StepBudget, size_words
-
-log = logging.getLogger(__name__)
+from workers.log_lines import CONTAINER, PLATFORM, format_line, join_line
+from workers.safe_text import clean_line, clean_text
 
 # A batch goes out when the lines stop coming for IDLE_SECONDS, when FLUSH_LINES wait, or
-# when the oldest has waited MAX_WAIT_SECONDS: at most one Redis command per IDLE_SECONDS
+# when the oldest has waited MAX_WAIT_SECONDS: at most one publish per IDLE_SECONDS
 # (when lines come just slower than that), a few per MAX_WAIT_SECONDS under a flood.
 IDLE_SECONDS = 0.002
 MAX_WAIT_SECONDS = 0.010
@@ -41,9 +37,14 @@ TAIL_LINES = 40
 CANCEL_POLL_SECONDS = 0.5
 # Room for the platform's own lines, which no cap drops, when the log file is read back.
 PLATFORM_ALLOWANCE_BYTES = 4 * 2**20
-# What a line costs beyond its stored text as a JSON item in Redis ({"step", "src", "t"...}):
+# What a line costs beyond its stored text as a published JSON item ({"step", "src", "t"...}):
 # counted against the budget so that many short lines cannot make Redis hold far more.
 ITEM_OVERHEAD_BYTES = 48
+
+
+# Sends one event of the run ("step" or "log" and its JSON-able data) to whoever watches it.
+# It should not raise: a line it fails to send is still in the log file.
+Publish = Callable[[str, dict[str, Any]], None]
 
 
 class StepStore(Protocol):
@@ -54,22 +55,34 @@ class StepStore(Protocol):
     def cancel_requested(self) -> bool: ...
 
 
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
 class Reporter:
     """Records what a run does, step by step, where the page and the database can see it."""
 
     def __init__(
         self,
         run_id: int,
-        redis: Redis,
+        publish: Publish,
         store: StepStore,
         log_path: Path,
+        *,
+        canceled: Callable[[], bool] | None = None,
         clock: Callable[[], float] = time.time,
         limits: LogLimits | None = None,
     ) -> None:
+        """Open the run's log file and start the thread that sends batches.
+
+        `canceled` is a quick check of the cancel flag, called at most twice a second; without
+        one, the store's authoritative (slower) check is used.
+        """
         self.run_id = run_id
         self.limits = limits or LogLimits()
-        self.redis = redis
+        self.publish = publish
         self.store = store
+        self._canceled_flag = canceled or store.cancel_requested
         self.log_path = log_path
         self.clock = clock
         self.current_step: str | None = None
@@ -95,14 +108,12 @@ class Reporter:
     @contextmanager
     def step(self, name: str) -> Iterator[None]:
         """Run a block as one step: running, then passed, or failed with its reason."""
-        from app.database import utcnow
-
         with self._lock:
             self._release()
             self.current_step = name
             self._budget = StepBudget(self.limits.step_bytes)
         self.tail.clear()
-        started = utcnow()
+        started = _utcnow()
         self._step_event(name, "running", started_at=started)
         try:
             yield
@@ -115,7 +126,7 @@ class Reporter:
                 name,
                 "failed",
                 started_at=started,
-                finished_at=utcnow(),
+                finished_at=_utcnow(),
                 exit_code=failure.exit_code,
                 message=failure.message,
                 log_tail="\n".join(tail),
@@ -127,7 +138,7 @@ class Reporter:
                 name,
                 "failed",
                 started_at=started,
-                finished_at=utcnow(),
+                finished_at=_utcnow(),
                 message=error.message,
                 log_tail="\n".join(self.tail),
             )
@@ -138,13 +149,13 @@ class Reporter:
                 name,
                 "failed",
                 started_at=started,
-                finished_at=utcnow(),
+                finished_at=_utcnow(),
                 message=message,
                 log_tail="\n".join(self.tail),
             )
             raise
         else:
-            self._step_event(name, "passed", started_at=started, finished_at=utcnow())
+            self._step_event(name, "passed", started_at=started, finished_at=_utcnow())
         finally:
             self.current_step = None
 
@@ -170,7 +181,7 @@ class Reporter:
                 if k != "log_tail"
             }
         )
-        self._publish_now("step", data)
+        self.publish("step", data)
 
     # Log lines
 
@@ -262,21 +273,15 @@ class Reporter:
             self.flush()
 
     def flush(self) -> None:
-        """Send buffered log lines to the stream now, as one event, in the order they came."""
+        """Publish buffered log lines now, as one event, in the order they came."""
         # Taking a batch and sending it happen under one lock: two flushes (the timer's and
-        # a full buffer's) must not overtake each other on their way to Redis.
+        # a full buffer's) must not overtake each other on their way out.
         with self._send_lock:
             with self._lock:
                 lines, self._pending = self._pending, []
                 self._log_file.flush()
-            if not lines:
-                return
-            try:
-                publish(self.redis, self.run_id, "log", {"lines": lines})
-            except RedisError as error:  # the log file still has them; the page catches up
-                log.warning(
-                    "run %s: could not publish %d lines: %s", self.run_id, len(lines), error
-                )
+            if lines:
+                self.publish("log", {"lines": lines})
 
     def _flush_loop(self) -> None:
         while self._gather():
@@ -297,12 +302,6 @@ class Reporter:
                 self._arrived.wait(left)
             return not self._stop.is_set()
 
-    def _publish_now(self, kind: str, data: dict[str, Any]) -> None:
-        try:
-            publish(self.redis, self.run_id, kind, data)
-        except RedisError as error:
-            log.warning("run %s: could not publish %s event: %s", self.run_id, kind, error)
-
     # Cancel
 
     def cancel_requested(self) -> bool:
@@ -313,10 +312,7 @@ class Reporter:
         if now - self._last_cancel_check < CANCEL_POLL_SECONDS:
             return False
         self._last_cancel_check = now
-        try:
-            self._canceled = bool(self.redis.exists(cancel_key(self.run_id)))
-        except RedisError:
-            self._canceled = self.store.cancel_requested()
+        self._canceled = bool(self._canceled_flag())
         return self._canceled
 
     def check_canceled(self) -> None:

@@ -31,7 +31,6 @@ from app.runs.stream import stream_exists
 from app.runs.stream_slots import RETRY_AFTER_SECONDS
 from app.services.api_tokens import token_is_live
 from app.services.errors import Refusal
-from app.services.log_lines import CONTAINER, parse_line
 from app.services.run_events import is_valid_event_id, read_events
 from app.services.runs import (
     can_cancel,
@@ -43,6 +42,7 @@ from app.services.runs import (
 )
 from app.services.sessions import session_is_live
 from workers.roles import SLOTS
+from workers.log_lines import CONTAINER, parse_line
 
 SLOT_FIELDS = (
     "container",

@@ -20,7 +20,6 @@ from app.runs.stream_slots import RETRY_AFTER_SECONDS
 from app.runs.values import values_download as download_values
 from app.services.errors import Refusal
 from app.services.listings import runs_page
-from app.services.log_lines import PLATFORM, format_line, parse_lines
 from app.services.page_cache import Rendered, kept_html
 from app.services.paging import requested_page
 from app.services.queue import live_workers
@@ -35,6 +34,7 @@ from app.services.runs import (
 from app.services.sessions import session_is_live
 from app.settings import settings
 from workers.roles import SLOTS, Role
+from workers.log_lines import PLATFORM, format_line, parse_lines
 
 STORED_LOG_LINES = 500  # shown on a finished run's page; the download has them all
 FAILURE_TAIL_LINES = 40

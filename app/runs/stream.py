@@ -12,9 +12,9 @@ from flask import Flask
 from redis import ConnectionPool, Redis
 from redis.exceptions import RedisError
 
-from app.services.log_lines import format_item
 from app.services.run_events import events_key, is_valid_event_id, read_events
 from app.settings import settings
+from workers.log_lines import format_item
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """Email: written with the change that decides it, sent by a worker after the commit, retried.
 
 A message is a row of OutgoingMail added to the caller's transaction; once that transaction
-commits, its id is queued for a worker (`workers.jobs.send_mail`), which sends it through
+commits, its id is queued for a worker (`app.jobs.tasks.send_mail`), which sends it through
 SMTP (MAIL_URL) or, without MAIL_URL, writes it to its log. A message whose queueing failed
 (Redis down) is queued by the workers' periodic housekeeping. No request waits for a mail
 server.
@@ -29,7 +29,7 @@ from app.settings import settings
 
 log = logging.getLogger(__name__)
 
-JOB_FUNCTION = "workers.jobs.send_mail"
+JOB_FUNCTION = "app.jobs.tasks.send_mail"
 PENDING = "mail_outbox"  # session.info key: ids of messages waiting for their commit
 RETRY_INTERVALS = [10, 60, 300, 900, 3600]  # seconds between tries; then the message fails
 SMTP_TIMEOUT = 30

@@ -15,7 +15,7 @@ def request_queue_check(by: User) -> QueueCheck:
     db.session.add(check)
     db.session.commit()
     enqueue(
-        "workers.jobs.answer_queue_check", check.id, job_id=f"queue-check-{check.id}", timeout=60
+        "app.jobs.tasks.answer_queue_check", check.id, job_id=f"queue-check-{check.id}", timeout=60
     )
     return check
 

@@ -14,12 +14,13 @@ from rq.job import Job
 from rq.serializers import JSONSerializer
 from sqlalchemy import select
 
+from app.database import installation_site
 from app.extensions import db
 from app.models import Run, RunStatus, utcnow
 from app.services.mail import dispatch_pending_mail
 from app.services.queue import get_queue, redis_client
-from app.services.run_labels import RUN_LABEL, SITE_LABEL, run_labels, site_id
 from app.services.runs import dispatch, dispatch_pending, finish_run, job_id
+from workers.run_labels import RUN_LABEL, SITE_LABEL, run_labels
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +84,7 @@ def end_lost_run(run_id: int) -> None:
         from workers.docker_runner import DockerRunner  # only where Docker is
 
         with DockerRunner() as runner:
-            runner.remove_labelled(run_labels(current_app.config, run_id))
+            runner.remove_labelled(run_labels(installation_site(current_app.config), run_id))
     except Exception as error:  # another machine's engine: its own janitor removes them
         log.info("run %s: containers not removed here: %s", run_id, error)
 
@@ -116,14 +117,14 @@ def remove_leftover_containers() -> int:
 
     removed = 0
     with DockerRunner() as runner:
-        site = site_id(current_app.config)
+        site = installation_site(current_app.config)
         for container in runner.list_labelled(SITE_LABEL):
             if container["labels"].get(SITE_LABEL) != site:
                 continue  # another installation's container on a shared engine
             run_id = int(container["labels"].get(RUN_LABEL, "0") or 0)
             run = db.session.get(Run, run_id)
             if run is None or run.status != RunStatus.RUNNING:
-                removed += runner.remove_labelled(run_labels(current_app.config, run_id))
+                removed += runner.remove_labelled(run_labels(site, run_id))
     return removed
 
 

@@ -34,7 +34,7 @@ from workers.roles import SLOTS
 
 log = logging.getLogger(__name__)
 
-JOB_FUNCTION = "workers.jobs.run_compatibility_test"
+JOB_FUNCTION = "app.jobs.tasks.run_compatibility_test"
 
 
 def job_id(run_id: int) -> str:

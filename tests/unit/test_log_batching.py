@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from redis import Redis
 
+from app.jobs.reporting import redis_publisher
 from app.services.run_events import read_events
 from workers.reporting import FLUSH_LINES, Reporter
 
@@ -40,7 +41,7 @@ def log_batches(redis: Redis) -> list[list[str]]:
 
 
 def test_a_lone_line_is_sent_while_the_run_goes_on(redis, tmp_path: Path):
-    report = Reporter(1, redis, Steps(), tmp_path / "run-1.log")
+    report = Reporter(1, redis_publisher(redis, 1), Steps(), tmp_path / "run-1.log")
     try:
         report.output("hello")
         deadline = time.monotonic() + 10  # a liveness bound, not a latency check
@@ -54,7 +55,7 @@ def test_a_lone_line_is_sent_while_the_run_goes_on(redis, tmp_path: Path):
 def test_a_flood_from_another_thread_arrives_whole_in_order_in_bounded_batches(
     redis, tmp_path: Path
 ):
-    report = Reporter(1, redis, Steps(), tmp_path / "run-1.log")
+    report = Reporter(1, redis_publisher(redis, 1), Steps(), tmp_path / "run-1.log")
     count = 20_000
 
     def pump() -> None:
@@ -76,7 +77,7 @@ def test_a_flood_from_another_thread_arrives_whole_in_order_in_bounded_batches(
 
 
 def test_close_sends_what_is_left_and_stops_the_flusher(redis, tmp_path: Path):
-    report = Reporter(1, redis, Steps(), tmp_path / "run-1.log")
+    report = Reporter(1, redis_publisher(redis, 1), Steps(), tmp_path / "run-1.log")
     for n in range(3):
         report.output(f"last {n}")
     report.close()

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from redis import Redis
 
+from app.jobs.reporting import redis_publisher
 from app.runs.stream import log_lines
 from app.services.run_events import events_key, read_events
 from workers.docker_logs import CutLine, PlatformNote
@@ -39,7 +40,9 @@ def redis(redis_server) -> Iterator[Redis]:
 
 
 def reporter(redis: Redis, tmp_path: Path, **limits: int) -> Reporter:
-    return Reporter(1, redis, Steps(), tmp_path / "run-1.log", limits=LogLimits(**limits))
+    return Reporter(
+        1, redis_publisher(redis, 1), Steps(), tmp_path / "run-1.log", limits=LogLimits(**limits)
+    )
 
 
 def streamed(redis: Redis) -> str:

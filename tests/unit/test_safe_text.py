@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from app.safe_text import clean_data, clean_line, clean_text, has_unsafe
-from app.services.log_lines import CONTAINER, PLATFORM, format_line, parse_line
+from workers.log_lines import CONTAINER, PLATFORM, format_line, parse_line
+from workers.safe_text import clean_data, clean_line, clean_text, has_unsafe
 
 
 @pytest.mark.parametrize(
@@ -71,7 +71,7 @@ def test_lines_stored_before_sources_were_recorded_are_shown_unmarked():
 
 
 def test_ascii_text_is_cleaned_as_the_full_table_would():
-    from app.safe_text import _unsafe, visible_escape
+    from workers.safe_text import _unsafe, visible_escape
 
     every_ascii = "".join(chr(code) for code in range(128))
     for keep, clean in (("\t", clean_line), ("\t\n", clean_text)):

@@ -10,8 +10,8 @@ def test_health_page_lists_workers_their_current_run_and_queue_lengths(admin_cli
     worker.register_birth()
     worker.heartbeat()
     monkeypatch.setattr(Worker, "get_current_job_id", lambda self: "run-5")
-    enqueue("workers.jobs.run_compatibility_test", 5, job_id="run-5")
-    enqueue("workers.jobs.run_compatibility_test", 6, job_id="run-6")
+    enqueue("app.jobs.tasks.run_compatibility_test", 5, job_id="run-5")
+    enqueue("app.jobs.tasks.run_compatibility_test", 6, job_id="run-6")
     body = admin_client.get("/admin/health").get_data(as_text=True)
     assert "gpu-box-1" in body and worker.hostname in body
     assert 'href="/runs/5"' in body

@@ -7,11 +7,11 @@ from typing import Any
 from sqlalchemy.exc import DataError
 
 from app.extensions import db
+from app.jobs import tasks
 from app.models import Run, RunStatus, StepStatus
 from app.services import runs
 from tests.conftest import post_form
 from tests.web.run_helpers import start_run
-from workers import jobs
 
 
 def reload(run_id: int) -> Run:
@@ -60,7 +60,7 @@ def test_a_log_that_cannot_be_stored_still_leaves_the_run_passed_with_its_eviden
 
     monkeypatch.setattr(runs, "finish_run", refuse_the_big_log)
     evidence = {"results": {"accuracy": 0.75}, "hashes": {"demo": "ab" * 32}}
-    jobs._finish(run.id, RunStatus.PASSED, "the log", evidence)
+    tasks._finish(run.id, RunStatus.PASSED, "the log", evidence)
 
     run = reload(run.id)
     assert len(tried) == 2
@@ -80,7 +80,7 @@ def test_evidence_that_cannot_be_stored_still_leaves_the_run_ended(app, member, 
         return real_finish(run_id, status, **fields)
 
     monkeypatch.setattr(runs, "finish_run", refuse_results)
-    jobs._finish(run.id, RunStatus.PASSED, "log", {"results": {"x": 1}, "hashes": {"d": "1"}})
+    tasks._finish(run.id, RunStatus.PASSED, "log", {"results": {"x": 1}, "hashes": {"d": "1"}})
     run = reload(run.id)
     assert run.status == RunStatus.PASSED
     assert run.hashes == {"d": "1"} and run.results is None

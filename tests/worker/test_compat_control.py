@@ -10,9 +10,9 @@ import docker
 import pytest
 from flask import current_app
 
+from app.database import installation_site
 from app.extensions import db
 from app.models import Container, ContainerState, Role, Run, RunStatus, StepStatus
-from app.services.run_labels import run_labels
 from app.services.runs import cancel_run, create_run, slot_from_container, slot_from_links
 from tests.support.services import wait_until
 from tests.worker import variants
@@ -25,6 +25,7 @@ from tests.worker.helpers import (
     worker_env,
 )
 from tests.worker.trio import TRIO_DIR, serve_trio
+from workers.run_labels import run_labels
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -42,7 +43,7 @@ def _step_running(run_id: int, name: str) -> bool:
 def _containers_of(run_id: int) -> list:
     client = docker.from_env()
     try:
-        labels = run_labels(current_app.config, run_id)
+        labels = run_labels(installation_site(current_app.config), run_id)
         filters = {"label": [f"{key}={value}" for key, value in labels.items()]}
         return client.containers.list(all=True, sparse=True, filters=filters)
     finally:

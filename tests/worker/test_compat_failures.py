@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 
 from app.extensions import db
+from app.jobs.tasks import run_compatibility_test
 from app.models import Run, RunStatus, StepStatus
 from app.services.runs import create_run, slot_from_links
 from app.settings import reconfigure
 from tests.worker import variants
 from tests.worker.trio import serve_trio
-from workers.jobs import run_compatibility_test
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 

@@ -8,12 +8,12 @@ import yaml
 from app.extensions import db
 from app.models import Run, RunStatus, StepStatus
 from app.runs.stream import log_lines
-from app.safe_text import has_unsafe
-from app.services.log_lines import PLATFORM, parse_line
 from app.services.runs import create_run, slot_from_links
 from tests.worker.helpers import run_burst_worker
 from tests.worker.trio import TRIO_DIR, serve_trio
 from tests.worker.variants import evaluator_config, model_config
+from workers.log_lines import PLATFORM, parse_line
+from workers.safe_text import has_unsafe
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 

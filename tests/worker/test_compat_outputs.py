@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 
 from app.extensions import db
+from app.jobs.tasks import run_compatibility_test
 from app.models import Run, RunStatus, StepStatus
 from app.services.runs import cancel_run, create_run, slot_from_links
 from tests.support.services import wait_until
 from tests.worker import hostile
 from tests.worker.helpers import run_burst_worker, start_worker, stop_worker
 from tests.worker.trio import serve_trio
-from workers.jobs import run_compatibility_test
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 

@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from app.extensions import db
+from app.jobs.tasks import run_compatibility_test
 from app.models import Container, ContainerState, Role, Run, RunStatus, StepStatus
 from app.services.runs import create_run, slot_from_container, slot_from_links
 from app.settings import reconfigure
@@ -17,7 +18,6 @@ from tests.support.services import wait_until
 from tests.worker.helpers import run_burst_worker, start_worker, stop_worker
 from tests.worker.test_compat_control import _containers_of, _fresh, _sleeping_run, _step_running
 from tests.worker.trio import TRIO_DIR, serve_trio
-from workers.jobs import run_compatibility_test
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 

@@ -6,13 +6,14 @@ import hashlib
 
 import pytest
 
+from app.database import installation_site
 from app.extensions import db
 from app.models import Run, RunStatus, StepStatus
 from app.services.run_events import read_events
-from app.services.run_labels import run_labels
 from app.services.runs import create_run, slot_from_links
 from tests.worker.helpers import run_burst_worker
 from tests.worker.trio import DEMO_CASES
+from workers.run_labels import run_labels
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -86,7 +87,11 @@ def test_passing_trio_through_a_real_worker_records_results_and_evidence(
     leftovers = client.containers.list(
         all=True,
         sparse=True,
-        filters={"label": [f"{k}={v}" for k, v in run_labels(app.config, run.id).items()]},
+        filters={
+            "label": [
+                f"{k}={v}" for k, v in run_labels(installation_site(app.config), run.id).items()
+            ]
+        },
     )
     client.close()
     assert leftovers == []

@@ -12,6 +12,11 @@ from rq import Queue, Worker
 from rq.serializers import JSONSerializer
 
 from app.extensions import db
+from app.services.queue import report_worker_docker
+from app.services.reaper import end_lost_run, housekeeping
+from workers.docker_runner import DockerRunner
+from workers.fetch import DownloadCache
+from workers.safe_text import prepare
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +35,6 @@ class BenchgateWorker(Worker):
 
     def run_maintenance_tasks(self):
         super().run_maintenance_tasks()
-        from app.services.reaper import housekeeping
-
         self._report_docker()
         try:
             report = housekeeping()
@@ -45,9 +48,6 @@ class BenchgateWorker(Worker):
 
     def _report_docker(self) -> None:
         """Tell the health page whether this worker reaches its Docker engine."""
-        from app.services.queue import report_worker_docker
-        from workers.docker_runner import DockerRunner
-
         with DockerRunner() as runner:
             reachable = runner.ping()
         if not reachable:
@@ -59,16 +59,12 @@ class BenchgateWorker(Worker):
 
     def _discard_stale_downloads(self) -> None:
         """Remove partial downloads left in the cache by a work horse that was killed."""
-        from workers.fetch import DownloadCache
-
         DownloadCache(Path(current_app.config["WORK_DIR"]) / "cache").discard_stale_parts()
 
     def handle_work_horse_killed(self, job, retpid, ret_val, rusage):
         super().handle_work_horse_killed(job, retpid, ret_val, rusage)
         if job is None or not job.id.startswith("run-"):
             return
-        from app.services.reaper import end_lost_run
-
         try:
             end_lost_run(int(job.id.removeprefix("run-")))
         except Exception:
@@ -92,8 +88,7 @@ def run_worker(queue_names: list[str], *, burst: bool = False, name: str | None 
         maintenance_interval=HOUSEKEEPING_SECONDS,
     )
     # Imported once here rather than in every forked work horse: saves each run the start-up.
-    import workers.pipeline  # noqa: F401
-    from app.safe_text import prepare
+    import app.jobs.tasks  # noqa: F401
 
     prepare()  # the log cleaner's patterns, which each work horse would build again
 

@@ -2,7 +2,7 @@
 
 A stored or downloaded line reads `[prepare] [container] text` or `[prepare] [benchgate] text`.
 The source sits in a column before anything a container prints, and container text has no
-raw line breaks or control characters (app.safe_text), so a container cannot write a line that
+raw line breaks or control characters (workers.safe_text), so a container cannot write a line that
 reads as Benchgate's. Log events in the Redis Stream carry the same three fields.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from app.safe_text import clean_line
+from workers.safe_text import clean_line
 
 PLATFORM = "benchgate"
 CONTAINER = "container"

@@ -7,6 +7,8 @@ from contextlib import contextmanager
 
 from flask import Flask, current_app, has_app_context
 
+from app import create_app
+
 
 @contextmanager
 def app_context() -> Iterator[Flask]:
@@ -14,8 +16,6 @@ def app_context() -> Iterator[Flask]:
     if has_app_context():
         yield current_app._get_current_object()  # type: ignore[attr-defined]
         return
-    from app import create_app
-
     app = create_app()
     with app.app_context():
         yield app

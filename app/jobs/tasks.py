@@ -1,4 +1,4 @@
-"""RQ entry points: functions on record ids, queued by dotted path."""
+"""RQ entry points: functions on record ids, queued by dotted path (`app.jobs.tasks.<name>`)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,22 @@ from typing import Any
 from rq import get_current_job
 from rq.timeouts import JobTimeoutException
 
-from app.services.log_lines import PLATFORM, format_line
-from workers.context import app_context
+from app.extensions import db
+from app.jobs.context import app_context
+from app.jobs.reporting import run_reporter
+from app.jobs.run_spec import pipeline_settings, spec_from_run
+from app.models import RunStatus
+from app.services import runs
+from app.services.mail import deliver
+from app.services.queue_checks import answer_queue_check as answer
+from workers.docker_runner import DockerRunner, DockerUnavailable, EngineError
+from workers.errors import PlatformError, RunCanceled, StepFailed
+from workers.fetch import DownloadCache
+from workers.log_lines import PLATFORM, format_line
+from workers.outputs import remove_tree
+from workers.pipeline import run_pipeline
+from workers.run_labels import SITE_LABEL, run_labels
+from workers.steps import Workspace
 
 log = logging.getLogger(__name__)
 
@@ -23,60 +37,27 @@ def _worker_name() -> str:
 
 def answer_queue_check(check_id: int) -> None:
     """Record that a worker took this queue check from Redis."""
-    from app.services.queue_checks import answer_queue_check as answer
-
     with app_context():
         answer(check_id, _worker_name())
 
 
-class _DatabaseSteps:
-    """The Reporter's view of the run's step rows, through the run services."""
-
-    def __init__(self, run_id: int) -> None:
-        self.run_id = run_id
-
-    def update_step(self, name: str, status: str, **fields: Any) -> None:
-        from app.models import StepStatus
-        from app.services.runs import update_step
-
-        update_step(self.run_id, name, StepStatus(status), **fields)
-
-    def cancel_requested(self) -> bool:
-        from app.services.runs import cancel_requested
-
-        return cancel_requested(self.run_id)
-
-
 def run_compatibility_test(run_id: int) -> str:
     """Run the six steps of a queued run and record how it ended; return the final status."""
-    from app.models import RunStatus
-    from app.services import runs
-    from app.services.run_labels import run_labels
-    from workers.docker_runner import DockerRunner, DockerUnavailable, EngineError
-    from workers.errors import PlatformError, RunCanceled, StepFailed
-    from workers.fetch import DownloadCache
-    from workers.outputs import remove_tree
-    from workers.pipeline import run_pipeline
-    from workers.reporting import Reporter
-    from workers.run_spec import PipelineSettings, spec_from_run
-    from workers.steps import Workspace
-
     with app_context() as app:
         if not runs.mark_running(run_id, _worker_name()):
             log.info("run %s is no longer queued; nothing to do", run_id)
             return "skipped"
         run = runs.get_run(run_id)
         spec = spec_from_run(run)
-        settings = PipelineSettings.from_config(app.config)
+        settings = pipeline_settings(app.config)
         work_dir = Path(app.config["WORK_DIR"])
         ws = Workspace(work_dir / "runs" / f"run-{run_id}")
         ws.root.mkdir(parents=True, exist_ok=True)
-        report = Reporter(
+        report = run_reporter(
             run_id,
             app.extensions["redis"],
-            _DatabaseSteps(run_id),
             ws.root.parent / f"run-{run_id}.log",
-            limits=settings.log_limits,
+            settings.log_limits,
         )
         runner = DockerRunner(settings.runner)
         evidence: dict[str, Any] = {}
@@ -129,7 +110,7 @@ def run_compatibility_test(run_id: int) -> str:
         finally:
             log_text = report.close()
             try:
-                runner.remove_labelled(run_labels(app.config, run_id))
+                runner.remove_labelled(run_labels(settings.labels[SITE_LABEL], run_id))
             except Exception:  # the reaper removes leftovers later
                 log.warning("run %s: could not remove its containers", run_id, exc_info=True)
             runner.close()
@@ -153,9 +134,6 @@ def _finish(run_id: int, status: Any, log_text: str, fields: dict[str, Any]) -> 
     Whatever the containers printed, the run's status must be stored: a run left "running"
     would be reaped later as a worker that stopped unexpectedly, its evidence lost.
     """
-    from app.extensions import db
-    from app.services import runs
-
     without_log = format_line("run", PLATFORM, "The log of this run could not be stored.")
     kept = {k: fields[k] for k in ("hashes", "digests", "failure_cause") if k in fields}
     attempts = (
@@ -198,7 +176,5 @@ def _failure(failure: Any, evidence: dict[str, Any]) -> dict[str, Any]:
 
 def send_mail(mail_id: int) -> str:
     """Send one outgoing message; RQ retries the job with backoff when the server fails."""
-    from app.services.mail import deliver
-
     with app_context():
         return deliver(mail_id)
