@@ -12,8 +12,9 @@ bench:  ## the benchmarks of bench/, smaller sizes; see the README for full-size
 	@.venv/bin/python bench/compat_overhead.py --rounds 5
 	@.venv/bin/python bench/log_latency.py --lines 20000
 
-lint:  ## ruff lint and format check
+lint:  ## ruff lint and format check, and the import contracts of pyproject.toml
 	@.venv/bin/ruff check . && .venv/bin/ruff format --check .
+	@.venv/bin/lint-imports --no-cache --no-logo
 
 format:
 	@.venv/bin/ruff format . && .venv/bin/ruff check --fix .
