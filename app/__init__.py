@@ -17,8 +17,8 @@ from app.config import DEFAULT_SECRET_KEY, Config
 from app.database import ping_idle_connections
 from app.extensions import csrf, db, login_manager
 from app.settings import init_settings, settings
-from workers.roles import Role
 from workers.registry_policy import RegistryPolicy
+from workers.roles import Role
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 

@@ -41,8 +41,8 @@ from app.services.runs import (
     rerun,
 )
 from app.services.sessions import session_is_live
-from workers.roles import SLOTS
 from workers.log_lines import CONTAINER, parse_line
+from workers.roles import SLOTS
 
 SLOT_FIELDS = (
     "container",

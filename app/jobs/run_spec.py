@@ -1,59 +1,48 @@
-"""The core's run spec and pipeline settings, read from a run's records and the app's config."""
+"""The core's run spec and pipeline settings, read from a run's records and the app's settings."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
-from app.database import installation_site
 from app.extensions import db
 from app.models import Container, Run
+from app.services.container_checks import registry_policy
+from app.services.fetching import fetch_policy
+from app.settings import Settings
 from workers.docker_tasks import RunnerSettings
-from workers.fetch import FetchPolicy
 from workers.log_budget import LogLimits
-from workers.registry_policy import DEFAULT_REGISTRIES, RegistryPolicy
 from workers.run_labels import SITE_LABEL
 from workers.run_spec import SLOTS, PipelineSettings, RunSpec, SlotSpec
 
 
-def pipeline_settings(config: Mapping[str, Any]) -> PipelineSettings:
-    """Build the pipeline's settings from the Flask app's config mapping."""
-    policy = FetchPolicy.from_setting(
-        config.get("FETCH_ALLOWED_HOSTS", ""),
-        connect_timeout=float(config.get("FETCH_CONNECT_TIMEOUT", 10)),
-        read_timeout=float(config.get("FETCH_READ_TIMEOUT", 30)),
-    )
+def pipeline_settings(config: Settings, site: str) -> PipelineSettings:
+    """Build the pipeline's settings from the app's settings and its site id."""
     runner = RunnerSettings(
-        memory_bytes=int(config["CONTAINER_MEMORY_BYTES"]),
-        nano_cpus=int(config["CONTAINER_NANO_CPUS"]),
-        pids_limit=int(config["CONTAINER_PIDS_LIMIT"]),
-        shm_max_bytes=int(config["CONTAINER_SHM_MAX_BYTES"]),
-        tmpfs_bytes=int(config["CONTAINER_TMPFS_BYTES"]),
-        timeout_seconds=float(config["CONTAINER_TIMEOUT_SECONDS"]),
-        user=config.get("CONTAINER_USER") or None,
-        gpus_enabled=bool(config.get("WORKER_GPUS")),
-        pull_policy=config["IMAGE_PULL_POLICY"],
-        registries=RegistryPolicy.from_setting(
-            config.get("ALLOWED_REGISTRIES", DEFAULT_REGISTRIES)
-        ),
-        max_line_chars=int(config.get("MAX_LOG_LINE_CHARS", 16_384)),
+        memory_bytes=config.container_memory_bytes,
+        nano_cpus=config.container_nano_cpus,
+        pids_limit=config.container_pids_limit,
+        shm_max_bytes=config.container_shm_max_bytes,
+        tmpfs_bytes=config.container_tmpfs_bytes,
+        timeout_seconds=config.container_timeout_seconds,
+        user=config.container_user,
+        gpus_enabled=config.worker_gpus,
+        pull_policy=config.image_pull_policy,
+        registries=registry_policy(config),
+        max_line_chars=config.max_log_line_chars,
     )
     return PipelineSettings(
-        policy=policy,
+        policy=fetch_policy(config),
         runner=runner,
-        max_config_bytes=int(config["MAX_CONFIG_BYTES"]),
-        max_parameters_bytes=int(config["MAX_PARAMETERS_BYTES"]),
-        max_additional_files_bytes=int(config["MAX_ADDITIONAL_FILES_BYTES"]),
-        max_demo_bytes=int(config["MAX_DEMO_BYTES"]),
-        max_archive_members=int(config["MAX_ARCHIVE_MEMBERS"]),
-        max_unpacked_bytes=int(config["MAX_UNPACKED_BYTES"]),
-        max_output_bytes=int(config["MAX_OUTPUT_BYTES"]),
-        max_output_entries=int(config["MAX_OUTPUT_ENTRIES"]),
-        max_output_depth=int(config["MAX_OUTPUT_DEPTH"]),
-        labels={SITE_LABEL: installation_site(config)},
+        max_config_bytes=config.max_config_bytes,
+        max_parameters_bytes=config.max_parameters_bytes,
+        max_additional_files_bytes=config.max_additional_files_bytes,
+        max_demo_bytes=config.max_demo_bytes,
+        max_archive_members=config.max_archive_members,
+        max_unpacked_bytes=config.max_unpacked_bytes,
+        max_output_bytes=config.max_output_bytes,
+        max_output_entries=config.max_output_entries,
+        max_output_depth=config.max_output_depth,
+        labels={SITE_LABEL: site},
         log_limits=LogLimits(
-            max_bytes=int(config.get("MAX_LOG_BYTES", LogLimits.max_bytes)),
-            max_line_chars=int(config.get("MAX_LOG_LINE_CHARS", LogLimits.max_line_chars)),
+            max_bytes=config.max_log_bytes, max_line_chars=config.max_log_line_chars
         ),
     )
 

@@ -10,6 +10,7 @@ from typing import Any
 from rq import get_current_job
 from rq.timeouts import JobTimeoutException
 
+from app.database import installation_site
 from app.extensions import db
 from app.jobs.context import app_context
 from app.jobs.reporting import run_reporter
@@ -18,6 +19,7 @@ from app.models import RunStatus
 from app.services import runs
 from app.services.mail import deliver
 from app.services.queue_checks import answer_queue_check as answer
+from app.settings import settings as app_settings
 from workers.docker_runner import DockerRunner, DockerUnavailable, EngineError
 from workers.errors import PlatformError, RunCanceled, StepFailed
 from workers.fetch import DownloadCache
@@ -49,8 +51,9 @@ def run_compatibility_test(run_id: int) -> str:
             return "skipped"
         run = runs.get_run(run_id)
         spec = spec_from_run(run)
-        settings = pipeline_settings(app.config)
-        work_dir = Path(app.config["WORK_DIR"])
+        portal = app_settings(app)
+        settings = pipeline_settings(portal, installation_site(app.config))
+        work_dir = portal.work_dir
         ws = Workspace(work_dir / "runs" / f"run-{run_id}")
         ws.root.mkdir(parents=True, exist_ok=True)
         report = run_reporter(
@@ -114,7 +117,7 @@ def run_compatibility_test(run_id: int) -> str:
             except Exception:  # the reaper removes leftovers later
                 log.warning("run %s: could not remove its containers", run_id, exc_info=True)
             runner.close()
-            if not app.config.get("KEEP_WORK_DIRS"):
+            if not portal.keep_work_dirs:
                 if not remove_tree(ws.root):
                     log.warning("run %s: its folder %s could not be removed", run_id, ws.root)
                 Path(report.log_path).unlink(missing_ok=True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from pathlib import Path
 
 from flask import current_app
 from rq import Queue, Worker
@@ -14,6 +13,7 @@ from rq.serializers import JSONSerializer
 from app.extensions import db
 from app.services.queue import report_worker_docker
 from app.services.reaper import end_lost_run, housekeeping
+from app.settings import settings
 from workers.docker_runner import DockerRunner
 from workers.fetch import DownloadCache
 from workers.safe_text import prepare
@@ -59,7 +59,7 @@ class BenchgateWorker(Worker):
 
     def _discard_stale_downloads(self) -> None:
         """Remove partial downloads left in the cache by a work horse that was killed."""
-        DownloadCache(Path(current_app.config["WORK_DIR"]) / "cache").discard_stale_parts()
+        DownloadCache(settings().work_dir / "cache").discard_stale_parts()
 
     def handle_work_horse_killed(self, job, retpid, ret_val, rusage):
         super().handle_work_horse_killed(job, retpid, ret_val, rusage)

@@ -33,8 +33,8 @@ from app.services.runs import (
 )
 from app.services.sessions import session_is_live
 from app.settings import settings
-from workers.roles import SLOTS, Role
 from workers.log_lines import PLATFORM, format_line, parse_lines
+from workers.roles import SLOTS, Role
 
 STORED_LOG_LINES = 500  # shown on a finished run's page; the download has them all
 FAILURE_TAIL_LINES = 40
