@@ -24,7 +24,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
-    """Build the Flask application: config, extensions, blueprints, errors, CLI."""
+    """Build the Flask application: config, extensions, run outcomes, blueprints, errors, CLI."""
     app = Flask(
         __name__,
         instance_relative_config=True,
@@ -33,6 +33,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     )
     configure(app, test_config)
     register_extensions(app)
+    register_run_outcomes()
     register_blueprints(app)
     register_templates(app)
     register_errors(app)
@@ -120,6 +121,18 @@ def register_extensions(app: Flask) -> None:
     from app.runs.stream_slots import init_stream_slots
 
     init_stream_slots(app)
+
+
+def register_run_outcomes() -> None:
+    """Tell the run lifecycle which handler settles each kind of run (services.run_outcomes)."""
+    from app.models import RunKind
+    from app.services import run_outcomes
+    from app.services.benchmark_outcomes import settle_benchmark_test
+    from app.services.join_requests import settle_join_test
+
+    run_outcomes.register(RunKind.WORKFLOW_TEST, run_outcomes.nothing_to_settle)
+    run_outcomes.register(RunKind.BENCHMARK, settle_benchmark_test)
+    run_outcomes.register(RunKind.JOIN_REQUEST, settle_join_test)
 
 
 def register_blueprints(app: Flask) -> None:

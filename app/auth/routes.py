@@ -7,9 +7,9 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from app.auth import bp
 from app.auth.forms import ChangePasswordForm, SignInForm, SignUpForm
-from app.services.accounts import authenticate, change_password, register_user
+from app.services.accounts import authenticate, change_password
 from app.services.errors import Refusal
-from app.services.identity import send_verification
+from app.services.identity import sign_up
 from app.services.mail import NOTICE_KINDS
 from app.services.sessions import close_session, end_one, live_sessions, open_session
 from app.services.throttle import throttle
@@ -60,13 +60,11 @@ def signup():
             status = TOO_MANY
         else:
             try:
-                user = register_user(form.email.data, form.display_name.data, form.password.data)
+                user = sign_up(form.email.data, form.display_name.data, form.password.data)
             except Refusal as error:
                 form.email.errors.append(str(error))
             else:
-                open_session(user)
                 login_user(user)
-                send_verification(user)
                 flash(
                     f"Welcome, {user.display_name}! Your account is ready. We mailed a link to "
                     f"{user.email}: open it to confirm the address.",

@@ -86,7 +86,14 @@ def find_user_by_email(email: str) -> User | None:
 
 
 def register_user(email: str, display_name: str, password: str, *, is_admin: bool = False) -> User:
-    """Create an account; refuse an email already in use in any letter case."""
+    """Create an account and commit (sign-up from the web is identity.sign_up)."""
+    user = add_user(email, display_name, password, is_admin=is_admin)
+    db.session.commit()
+    return user
+
+
+def add_user(email: str, display_name: str, password: str, *, is_admin: bool = False) -> User:
+    """Add an account and flush; refuse an email already in use in any letter case."""
     if find_user_by_email(email) is not None:
         raise Refusal("An account with this email already exists. Sign in instead.")
     problem = name_problem(display_name)
@@ -97,7 +104,7 @@ def register_user(email: str, display_name: str, password: str, *, is_admin: boo
     )
     user.set_password(password)
     db.session.add(user)
-    db.session.commit()
+    db.session.flush()  # its id, for the session and the links that follow
     return user
 
 
@@ -142,7 +149,7 @@ def create_admin(email: str, password: str | None = None) -> tuple[User, str]:
         return user, ""
     password = password or secrets.token_urlsafe(12)
     name = normalize_email(email).split("@", 1)[0]
-    user = register_user(email, name, password, is_admin=True)
+    user = add_user(email, name, password, is_admin=True)
     user.email_verified_at = utcnow()
     record_event(None, "make_admin", user, "created from the command line")
     db.session.commit()

@@ -1,4 +1,9 @@
-"""Benchmarks: submission, edits and re-tests by the owner, and who may see or change them."""
+"""Benchmarks: submission, edits and re-tests by the owner, and who may see or change them.
+
+Each of the owner's actions (submit_benchmark, update_benchmark, resubmit) commits once: the
+benchmark, its new test run and the cancel of the test it supersedes are saved together, and
+the run's job is queued after that commit.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ from functools import cache
 from typing import NoReturn
 
 from flask import current_app, has_request_context, url_for
-from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defaultload, joinedload
 
@@ -29,7 +34,7 @@ from app.services.audit import record_event
 from app.services.benchmark_checks import SLOT_FIELDS, check_fields
 from app.services.errors import FORM, Refusal
 from app.services.identity import unverified_problem
-from app.services.runs import cancel_run, create_run, slot_from_container
+from app.services.runs import add_run, request_cancel, slot_from_container
 
 # What an edit may change, with the words the audit trail uses for each.
 _EDITABLE = {
@@ -165,27 +170,11 @@ def benchmark_url(benchmark: Benchmark) -> str:
     return adapter.build("benchmarks.detail", {"benchmark_id": benchmark.id})
 
 
-def is_current_run(benchmark: Benchmark, run: Run) -> bool:
-    """Tell whether run is the test that decides the benchmark's status.
-
-    While a new test is being recorded the benchmark points to no run yet (see _start_test);
-    then its newest run is the current one, so even a test that ends at once counts.
-    """
-    if benchmark.run_id is not None:
-        return benchmark.run_id == run.id
-    newest = db.session.scalar(
-        select(func.max(Run.id)).where(
-            Run.benchmark_id == benchmark.id, Run.kind == RunKind.BENCHMARK
-        )
-    )
-    return newest == run.id
-
-
 # What the owner does.
 
 
 def submit_benchmark(owner: User, data: BenchmarkFields) -> Benchmark:
-    """Record a new benchmark in testing and start its compatibility test."""
+    """Record a new benchmark in testing with its compatibility test; commit."""
     problem = unverified_problem(owner)
     if problem:
         raise Refusal(problem)
@@ -203,11 +192,14 @@ def submit_benchmark(owner: User, data: BenchmarkFields) -> Benchmark:
         record_event(owner, "submit", benchmark)  # flushes: the run needs the benchmark's id
     except IntegrityError:
         _name_taken(data)
-    return _start_test(benchmark, owner)
+    _start_test(benchmark, owner)
+    _commit_or_refuse(data)
+    return benchmark
 
 
 def update_benchmark(benchmark: Benchmark, data: BenchmarkFields, *, by: User) -> Benchmark:
-    """Save the owner's changes; a changed test input, or a failed or sent-back one, re-tests."""
+    """Save the owner's changes and commit; a changed test input, or a failed or sent-back
+    benchmark, re-tests."""
     _require_owner(benchmark, by)
     if benchmark.status not in EDITABLE_BENCHMARK_STATUSES:
         raise Refusal(frozen_message(benchmark))
@@ -221,25 +213,27 @@ def update_benchmark(benchmark: Benchmark, data: BenchmarkFields, *, by: User) -
         by, "edit", benchmark, "changed: " + ", ".join(changed) if changed else "nothing changed"
     )
     inputs_changed = any(getattr(benchmark, name) != before[name] for name in _TESTED)
-    if benchmark.status == BenchmarkStatus.TESTING and not inputs_changed:
-        _commit_or_refuse(data)
-        return benchmark
-    return _retest(benchmark, by)
+    if benchmark.status != BenchmarkStatus.TESTING or inputs_changed:
+        _retest(benchmark, by)
+    _commit_or_refuse(data)
+    return benchmark
 
 
 def resubmit(benchmark: Benchmark, *, by: User) -> Benchmark:
-    """Send a failed or sent-back benchmark, as it is, to a new test.
+    """Send a failed or sent-back benchmark, as it is, to a new test; commit.
 
     Raises:
         InvalidTransition: the benchmark is testing, awaiting review, approved or rejected.
     """
     _require_owner(benchmark, by)
     check_transition(BENCHMARK_TRANSITIONS, benchmark.status, BenchmarkStatus.TESTING)
-    return _retest(benchmark, by)
+    _retest(benchmark, by)
+    _commit_or_refuse(BenchmarkFields(name=benchmark.name))
+    return benchmark
 
 
-def _retest(benchmark: Benchmark, by: User) -> Benchmark:
-    """Move to testing (when not there already) and start a new test, superseding the last."""
+def _retest(benchmark: Benchmark, by: User) -> None:
+    """Move to testing (when not there already) and add a new test, superseding the last."""
     if benchmark.status != BenchmarkStatus.TESTING:
         check_transition(BENCHMARK_TRANSITIONS, benchmark.status, BenchmarkStatus.TESTING)
         benchmark.status = BenchmarkStatus.TESTING
@@ -252,25 +246,23 @@ def _retest(benchmark: Benchmark, by: User) -> Benchmark:
     _start_test(benchmark, by)
     if previous is not None and not previous.is_finished:
         try:
-            cancel_run(previous, by)  # spare a worker a test nobody will look at
+            request_cancel(previous, by)  # spare a worker a test nobody will look at
         except Refusal:
             pass  # it ended meanwhile; its outcome is ignored as it is no longer current
-    return benchmark
 
 
-def _start_test(benchmark: Benchmark, by: User) -> Benchmark:
-    """Commit the benchmark with a new run of its containers, then point it to that run.
+def _start_test(benchmark: Benchmark, by: User) -> None:
+    """Add a new run of the benchmark's containers and point the benchmark to it (no commit).
 
-    create_run commits the benchmark and the run together before queueing, so a worker never
-    meets a run whose benchmark is not saved yet.
+    The run's job is queued after the caller's commit, which saves the benchmark, the run and
+    the pointer together: a run never ends before its benchmark knows it.
     """
-    benchmark.run_id = None
     slots = {
         slot: slot_from_container(db.session.get(Container, getattr(benchmark, key)))
         for key, slot in SLOT_FIELDS.items()
     }
     try:
-        run = create_run(
+        run = add_run(
             by,
             slots=slots,
             demo_url=benchmark.demo_url,
@@ -284,8 +276,6 @@ def _start_test(benchmark: Benchmark, by: User) -> Benchmark:
         db.session.rollback()
         raise Refusal(field_errors=_slot_errors(error.errors)) from None
     benchmark.run_id = run.id
-    db.session.commit()
-    return benchmark
 
 
 def _slot_errors(errors: Mapping[str, list[str]]) -> dict[str, list[str]]:

@@ -15,11 +15,11 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from app.extensions import db
 from app.models import User, utcnow
-from app.services.accounts import find_user_by_email
+from app.services.accounts import add_user, find_user_by_email
 from app.services.audit import record_event
 from app.services.errors import Refusal
 from app.services.mail import public_url, queue_mail, queue_password_notice
-from app.services.sessions import end_sessions_of
+from app.services.sessions import end_sessions_of, start_session
 from app.settings import settings
 
 log = logging.getLogger(__name__)
@@ -45,8 +45,26 @@ def _password_mark(user: User) -> str:
     return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
 
 
+def sign_up(email: str, display_name: str, password: str) -> User:
+    """Create an account, open its first session, mail its confirmation link; commit once.
+
+    Raises:
+        Refusal: the email is in use or the name is refused (nothing was added).
+    """
+    user = add_user(email, display_name, password)
+    start_session(user)
+    _queue_verification(user)
+    db.session.commit()
+    return user
+
+
 def send_verification(user: User) -> None:
     """Mail the account a link that proves its address, and commit."""
+    _queue_verification(user)
+    db.session.commit()
+
+
+def _queue_verification(user: User) -> None:
     token = _serializer(VERIFY_SALT).dumps({"u": user.id, "e": user.email})
     link = public_url(url_for("auth.verify_email", token=token))
     hours = settings().verify_link_hours
@@ -58,7 +76,6 @@ def send_verification(user: User) -> None:
         f"{hours:g} hours. If you did not sign up, ignore this message.",
         "verify_email",
     )
-    db.session.commit()
 
 
 def verify_email(token: str) -> User:

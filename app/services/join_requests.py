@@ -32,14 +32,8 @@ from app.services.errors import FORM, Refusal
 from app.services.identity import unverified_problem
 from app.services.join_policy import allowlist_of
 from app.services.notifications import notify
-from app.services.runs import create_run, slot_from_container
-
-_ENDINGS = {
-    RunStatus.FAILED: "did not pass",
-    RunStatus.CANCELED: "was canceled",
-    RunStatus.ERROR: "stopped because of a problem on the platform's side",
-}
-
+from app.services.run_outcomes import ENDINGS
+from app.services.runs import add_run, slot_from_container
 
 # Who may do what.
 
@@ -112,10 +106,10 @@ def asked_by_query(user: User, benchmark: Benchmark | None = None) -> Select:
 
 
 def ask_to_join(benchmark: Benchmark, model: Container, by: User) -> JoinRequest:
-    """Record a request in testing and start the test of the model with the benchmark.
+    """Record a request in testing with the test of the model with the benchmark; commit.
 
-    The request and its run are committed together before the job is queued, so even a run
-    that ends at once finds its request (see _request_of).
+    The request, its run and the link between them are committed together, and the job is
+    queued after that commit, so even a run that ends at once finds its request.
     """
     problem = unverified_problem(by)
     if problem:
@@ -135,7 +129,7 @@ def ask_to_join(benchmark: Benchmark, model: Container, by: User) -> JoinRequest
     try:
         db.session.add(request)
         record_event(by, "ask_to_join", request, f"model “{model.name}”")
-        run = create_run(
+        run = add_run(
             by,
             slots=slots,
             demo_url=benchmark.demo_url,
@@ -145,6 +139,8 @@ def ask_to_join(benchmark: Benchmark, model: Container, by: User) -> JoinRequest
             # The benchmark's own containers are its owner's to use, in development or not.
             used_for={Role.DATA_PREPARATOR: benchmark.owner, Role.EVALUATOR: benchmark.owner},
         )
+        request.run_id = run.id
+        db.session.commit()
     except Refusal as error:
         db.session.rollback()
         raise Refusal(
@@ -158,8 +154,6 @@ def ask_to_join(benchmark: Benchmark, model: Container, by: User) -> JoinRequest
         db.session.rollback()
         problem = _duplicate_problem(benchmark, model) or "Another request came first: ask again."
         raise Refusal(field_errors={"model_id": [problem]}) from None
-    request.run_id = run.id
-    db.session.commit()
     return request
 
 
@@ -201,20 +195,20 @@ def _duplicate_problem(benchmark: Benchmark, model: Container) -> str | None:
     return None
 
 
-# What the test's outcome does (called inside finish_run's transaction: no commit).
+# What the test's outcome does: the handler of join-request runs (see services.run_outcomes),
+# called inside the transaction that ends the run, so it does not commit.
 
 
 def settle_join_test(run: Run) -> None:
     """Move the run's join request out of testing by the run's outcome."""
-    request = _request_of(run)
+    request = db.session.scalar(select(JoinRequest).where(JoinRequest.run_id == run.id))
     if request is None or request.status != JoinRequestStatus.TESTING:
         return
-    request.run_id = run.id
     benchmark, model = request.benchmark, request.model
     url = benchmark_url(benchmark)
     if run.status != RunStatus.PASSED:
         _move(request, JoinRequestStatus.TEST_FAILED)
-        ending = _ENDINGS.get(run.status, "ended")
+        ending = ENDINGS.get(run.status, "ended")
         summary = run.failure_summary or f"the test {ending}"
         record_event(None, "test_failed", request, summary)
         notify(
@@ -245,24 +239,6 @@ def settle_join_test(run: Run) -> None:
         f"Your model “{model.name}” passed its test with the benchmark “{benchmark.name}”. "
         "The benchmark's owner now decides; you will be told here.",
         url,
-    )
-
-
-def _request_of(run: Run) -> JoinRequest | None:
-    """The request a run tests; while ask_to_join records it the request has no run yet."""
-    if run.kind != RunKind.JOIN_REQUEST:
-        return None
-    request = db.session.scalar(select(JoinRequest).where(JoinRequest.run_id == run.id))
-    if request is not None:
-        return request
-    # At most one open request per benchmark and model, so this finds the one being recorded.
-    return db.session.scalar(
-        select(JoinRequest).where(
-            JoinRequest.run_id.is_(None),
-            JoinRequest.benchmark_id == run.benchmark_id,
-            JoinRequest.model_id == run.model_id,
-            JoinRequest.status == JoinRequestStatus.TESTING,
-        )
     )
 
 

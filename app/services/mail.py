@@ -18,19 +18,17 @@ from urllib.parse import unquote, urlsplit
 
 from redis.exceptions import RedisError
 from rq import Retry
-from sqlalchemy import event, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import select, update
 
-from app.database import PortalSession
 from app.extensions import db
 from app.models import OutgoingMail, User, utcnow
+from app.services.commit_hooks import after_commit
 from app.services.queue import enqueue
 from app.settings import settings
 
 log = logging.getLogger(__name__)
 
 JOB_FUNCTION = "app.jobs.tasks.send_mail"
-PENDING = "mail_outbox"  # session.info key: ids of messages waiting for their commit
 RETRY_INTERVALS = [10, 60, 300, 900, 3600]  # seconds between tries; then the message fails
 SMTP_TIMEOUT = 30
 
@@ -72,7 +70,7 @@ def queue_mail(to: str, subject: str, body: str, kind: str) -> OutgoingMail:
     mail = OutgoingMail(to_address=to, subject=subject[:200], body=body, kind=kind)
     db.session.add(mail)
     db.session.flush()  # its id, for the queue after the commit
-    db.session.info.setdefault(PENDING, []).append(mail.id)
+    after_commit(_dispatch, [mail.id])
     return mail
 
 
@@ -107,18 +105,6 @@ def queue_password_notice(user: User, how: str) -> None:
     )
 
 
-@event.listens_for(PortalSession, "after_commit")
-def _queue_after_commit(session: Session) -> None:
-    ids = session.info.pop(PENDING, None)
-    if ids:
-        _dispatch(ids)
-
-
-@event.listens_for(PortalSession, "after_rollback")
-def _forget_after_rollback(session: Session) -> None:
-    session.info.pop(PENDING, None)
-
-
 def _dispatch(ids: list[int]) -> list[int]:
     """Queue messages for a worker; return those queued (the others wait for housekeeping)."""
     queued = []
@@ -136,7 +122,8 @@ def _dispatch(ids: list[int]) -> list[int]:
             continue
         queued.append(mail_id)
     if queued:
-        # A connection of its own: this runs after a commit, when the session cannot be used.
+        # A short transaction of its own: this runs after a commit, when the session cannot
+        # be used. Should it fail, housekeeping queues the message again (same job id).
         with db.engine.begin() as conn:
             conn.execute(
                 update(OutgoingMail).where(OutgoingMail.id.in_(queued)).values(dispatched=True)

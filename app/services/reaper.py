@@ -19,7 +19,7 @@ from app.extensions import db
 from app.models import Run, RunStatus, utcnow
 from app.services.mail import dispatch_pending_mail
 from app.services.queue import get_queue, redis_client
-from app.services.runs import dispatch, dispatch_pending, finish_run, job_id
+from app.services.runs import dispatch_pending, finish_run, job_id, queue_run
 from workers.run_labels import RUN_LABEL, SITE_LABEL, run_labels
 
 log = logging.getLogger(__name__)
@@ -91,23 +91,24 @@ def end_lost_run(run_id: int) -> None:
 
 def redispatch_lost_jobs() -> int:
     """Send again queued runs whose job vanished from Redis; end those whose job crashed."""
-    sent = 0
     queued = db.session.scalars(
         select(Run).where(Run.status == RunStatus.QUEUED, Run.dispatched.is_(True))
     ).all()
     serializer = get_queue().serializer
+    lost, crashed = [], []
     for run in queued:
         if not Job.exists(job_id(run.id), connection=redis_client()):
             run.dispatched = False  # e.g. Redis restarted without its data
-            db.session.commit()
-            sent += dispatch(run)
+            lost.append(run.id)
             continue
         job = Job.fetch(job_id(run.id), connection=redis_client(), serializer=serializer)
         if job.get_status(refresh=False) in ("failed", "stopped"):
-            # The job died before the run started: a platform fault, not the submitter's.
-            finish_run(
-                run.id, RunStatus.ERROR, failure_cause="internal", failure_summary=JOB_CRASHED
-            )
+            crashed.append(run.id)
+    db.session.commit()  # a run whose queueing fails below is left for dispatch_pending
+    sent = sum(1 for run_id in lost if queue_run(run_id))
+    for run_id in crashed:
+        # The job died before the run started: a platform fault, not the submitter's.
+        finish_run(run_id, RunStatus.ERROR, failure_cause="internal", failure_summary=JOB_CRASHED)
     return sent
 
 

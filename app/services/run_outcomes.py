@@ -1,71 +1,57 @@
-"""What a finished run means for the records that asked for it (benchmarks, join requests)."""
+"""What a finished run means for the record that asked for it: one handler per run kind.
+
+The modules that own runs (benchmarks, join requests) each provide a handler for their kind;
+the application factory registers them once (app.register_run_outcomes), as a table read in
+one place. The run lifecycle calls settle(run) inside the transaction that ends the run, and
+so imports none of the records that own runs.
+"""
 
 from __future__ import annotations
 
-from app.extensions import db
-from app.models import Benchmark, BenchmarkStatus, Run, RunKind, RunStatus
-from app.models.enums import BENCHMARK_TRANSITIONS, check_transition
-from app.services.audit import record_event
-from app.services.benchmarks import benchmark_url, is_current_run
-from app.services.join_requests import settle_join_test
-from app.services.notifications import notify
+from collections.abc import Callable
 
-# How the owner's notification words a run that did not pass.
-_ENDINGS = {
+from app.models import Run, RunKind, RunStatus
+
+Handler = Callable[[Run], None]
+
+# How a notification words a run that did not pass.
+ENDINGS = {
     RunStatus.FAILED: "did not pass",
     RunStatus.CANCELED: "was canceled",
     RunStatus.ERROR: "stopped because of a problem on the platform's side",
 }
 
-
-def after_run_finished(run: Run) -> None:
-    """Carry a run's outcome over to its benchmark or join request; inside finish_run's commit."""
-    if run.kind == RunKind.BENCHMARK and run.benchmark_id is not None:
-        _settle_benchmark_test(run)
-    elif run.kind == RunKind.JOIN_REQUEST:
-        settle_join_test(run)
+_handlers: dict[RunKind, Handler] = {}
 
 
-def _settle_benchmark_test(run: Run) -> None:
-    """Move the benchmark out of testing by its current test's outcome (no commit)."""
-    benchmark = db.session.get(Benchmark, run.benchmark_id)
-    # A superseded test (the owner edited meanwhile) says nothing about the benchmark.
-    if benchmark is None or benchmark.status != BenchmarkStatus.TESTING:
-        return
-    if not is_current_run(benchmark, run):
-        return
-    benchmark.run_id = run.id
-    url = benchmark_url(benchmark)
-    if run.status == RunStatus.PASSED:
-        check_transition(BENCHMARK_TRANSITIONS, benchmark.status, BenchmarkStatus.PENDING_APPROVAL)
-        benchmark.status = BenchmarkStatus.PENDING_APPROVAL
-        benchmark.results = run.results
-        benchmark.prepared_data_uid = run.prepared_data_uid
-        benchmark.demo_sha256 = (run.hashes or {}).get("demo") or benchmark.demo_sha256
-        record_event(None, "test_passed", benchmark)
-        notify(
-            benchmark.owner_id,
-            f"Your benchmark “{benchmark.name}” passed its compatibility test. It now waits "
-            "for an administrator's review; you will be told of the decision here.",
-            url,
-        )
-        return
-    check_transition(BENCHMARK_TRANSITIONS, benchmark.status, BenchmarkStatus.TEST_FAILED)
-    benchmark.status = BenchmarkStatus.TEST_FAILED
-    summary = run.failure_summary or f"the test {_ENDINGS.get(run.status, 'ended')}"
-    record_event(None, "test_failed", benchmark, summary)
-    if run.status == RunStatus.ERROR:
-        # Not the owner's fault: nothing in the benchmark needs to change.
-        next_step = (
-            "Nothing in your benchmark needs to change: use “Test again without changes” on "
-            "its page. If it happens again, tell an administrator."
-        )
-    else:
-        next_step = "Open it to see the failing step, then edit the benchmark or test it again."
-    notify(
-        benchmark.owner_id,
-        f"The compatibility test of your benchmark “{benchmark.name}” "
-        f"{_ENDINGS.get(run.status, 'ended')}: {summary.rstrip('.')}. {next_step}",
-        url,
-        mail="test_failed",
-    )
+def register(kind: RunKind, handler: Handler) -> None:
+    """Make handler settle the runs of this kind (again with the same handler: no change).
+
+    Raises:
+        ValueError: another handler settles this kind already.
+    """
+    current = _handlers.get(kind)
+    if current is not None and current is not handler:
+        raise ValueError(f"{kind.value} runs are settled by {current.__qualname__} already")
+    _handlers[kind] = handler
+
+
+def handler_for(kind: RunKind) -> Handler:
+    """Return the handler of a run kind.
+
+    Raises:
+        LookupError: nothing registered one (the factory's register_run_outcomes was not run).
+    """
+    try:
+        return _handlers[kind]
+    except KeyError:
+        raise LookupError(f"no outcome handler is registered for {kind.value} runs") from None
+
+
+def settle(run: Run) -> None:
+    """Carry a finished run's outcome over to the record that asked for it (no commit)."""
+    handler_for(run.kind)(run)
+
+
+def nothing_to_settle(run: Run) -> None:
+    """The handler of runs that only their requester reads (workflow tests)."""

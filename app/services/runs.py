@@ -1,4 +1,9 @@
-"""Compatibility-test runs: create, dispatch to the queue, cancel, re-run, and who may see them."""
+"""Compatibility-test runs: create, dispatch to the queue, cancel, re-run, and who may see them.
+
+Services here add and flush; the use cases (create_run, rerun, cancel_run, and finish_run for
+the worker) commit once. What follows a commit (queueing the job, telling the live log) is
+asked for with after_commit, so it happens only once the rows are saved.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +13,11 @@ from typing import Any
 
 from redis.exceptions import RedisError
 from rq.job import Job
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from app.extensions import db
 from app.models import (
+    Benchmark,
     Container,
     Role,
     Run,
@@ -23,10 +29,12 @@ from app.models import (
     utcnow,
 )
 from app.models.enums import RUN_TRANSITIONS, STEP_NAMES, check_transition
+from app.services import run_outcomes
+from app.services.commit_hooks import after_commit
 from app.services.errors import Refusal
 from app.services.identity import unverified_problem
 from app.services.queue import enqueue, get_queue, redis_client
-from app.services.run_events import cancel_key, publish
+from app.services.run_events import cancel_key, expire_stream, publish
 from app.services.run_limits import job_timeout_seconds
 from app.services.run_rules import check_slots, rerun_users
 from app.settings import settings
@@ -74,7 +82,14 @@ def _lower(value: str | None) -> str | None:
     return value.strip().lower() if value else None
 
 
-def create_run(
+def create_run(requester: User, **details: Any) -> Run:
+    """Start a run: record it (see add_run), commit, and queue its job once committed."""
+    run = add_run(requester, **details)
+    db.session.commit()
+    return run
+
+
+def add_run(
     requester: User,
     *,
     slots: dict[str, dict[str, Any]],
@@ -85,7 +100,7 @@ def create_run(
     rerun_of: Run | None = None,
     used_for: Mapping[str, User] | None = None,
 ) -> Run:
-    """Record a run with its six pending steps, commit, then hand it to the queue.
+    """Add a run with its six pending steps and flush; its job is queued after the commit.
 
     The run survives Redis being down: it stays queued and undispatched until
     dispatch_pending() reaches Redis again.
@@ -93,6 +108,9 @@ def create_run(
     Args:
         used_for: the member a slot's registered container is used for, when not the
             requester (see services.run_rules).
+
+    Raises:
+        Refusal: the requester or a slot may not be used (nothing was added).
     """
     problem = unverified_problem(requester)
     if problem:
@@ -113,8 +131,8 @@ def create_run(
     )
     run.steps = [RunStep(name=name, position=i) for i, name in enumerate(STEP_NAMES)]
     db.session.add(run)
-    db.session.commit()
-    dispatch(run)
+    db.session.flush()  # its id, for the job queued after the commit
+    after_commit(queue_run, run.id)
     return run
 
 
@@ -122,32 +140,39 @@ def _id(container: Container | None) -> int | None:
     return container.id if container is not None else None
 
 
-def dispatch(run: Run) -> bool:
-    """Queue the run's job (after its commit); return False when Redis cannot be reached."""
+def queue_run(run_id: int) -> bool:
+    """Queue a committed run's job and mark it dispatched; False when Redis cannot be reached.
+
+    Runs after the commit (see add_run), when the session can no longer write: the mark is
+    a short transaction of its own. Should that fail, housekeeping sends the job again under
+    the same job id, and a second start finds the run no longer queued.
+    """
     try:
         timeout = job_timeout_seconds(settings())
-        enqueue(JOB_FUNCTION, run.id, job_id=job_id(run.id), timeout=timeout)
-        publish(redis_client(), run.id, "status", {"status": run.status.value})
+        enqueue(JOB_FUNCTION, run_id, job_id=job_id(run_id), timeout=timeout)
+        publish(redis_client(), run_id, "status", {"status": RunStatus.QUEUED.value})
     except RedisError as error:
-        log.warning("run %s stays queued until Redis answers: %s", run.id, error)
+        log.warning("run %s stays queued until Redis answers: %s", run_id, error)
         return False
-    run.dispatched = True
-    db.session.commit()
+    with db.engine.begin() as conn:
+        conn.execute(update(Run).where(Run.id == run_id).values(dispatched=True))
     return True
 
 
 def dispatch_pending() -> int:
     """Queue every run that was recorded while Redis was down; return how many were sent."""
     pending = db.session.scalars(
-        select(Run)
+        select(Run.id)
         .where(Run.status == RunStatus.QUEUED, Run.dispatched.is_(False))
         .order_by(Run.id)
     ).all()
-    return sum(1 for run in pending if dispatch(run))
+    db.session.commit()  # end the reading transaction before queue_run writes in its own
+    return sum(1 for run_id in pending if queue_run(run_id))
 
 
 def rerun(run: Run, by: User) -> Run:
-    """Start a new run with the same inputs as a finished one, checked as a new run would be."""
+    """Start a new run with the same inputs as a finished one, checked as a new run would be;
+    commit, and queue its job once committed."""
     used_for = rerun_users(run, by)
     return create_run(
         by,
@@ -168,8 +193,6 @@ def can_view(run: Run, user: User) -> bool:
     if user.is_admin or run.requester_id == user.id:
         return True
     if run.benchmark_id is not None:
-        from app.models import Benchmark
-
         benchmark = db.session.get(Benchmark, run.benchmark_id)
         return benchmark is not None and benchmark.owner_id == user.id
     return False
@@ -181,27 +204,42 @@ def can_cancel(run: Run, user: User) -> bool:
 
 
 def cancel_run(run: Run, by: User) -> None:
-    """Cancel a queued run at once, or ask the worker to kill a running one."""
+    """Cancel a queued run at once, or ask the worker to kill a running one; commit."""
+    request_cancel(run, by)
+    db.session.commit()
+
+
+def request_cancel(run: Run, by: User) -> None:
+    """Flag the run canceled (ending it when still queued); the worker is told after the commit.
+
+    Raises:
+        Refusal: the run has ended, or by may not cancel it (nothing was changed).
+    """
     if not can_cancel(run, by):
         raise Refusal(field_errors={"run": ["This run can no longer be canceled."]})
     run.cancel_requested = True
-    db.session.commit()
-    try:
-        redis_client().set(cancel_key(run.id), "1", ex=24 * 3600)
-        if run.status == RunStatus.QUEUED:
-            job = Job.fetch(
-                job_id(run.id), connection=redis_client(), serializer=get_queue().serializer
-            )
-            job.cancel()
-    except Exception as error:  # the flag in the database still stops the worker
-        log.info("cancel of run %s reached the database only: %s", run.id, error)
-    if run.status == RunStatus.QUEUED:
-        finish_run(
-            run.id,
+    queued = run.status == RunStatus.QUEUED
+    after_commit(_signal_cancel, run.id, queued)
+    if queued:
+        end_run(
+            run,
             RunStatus.CANCELED,
             failure_cause="canceled",
             failure_summary=f"Canceled by {by.display_name} before it started.",
         )
+
+
+def _signal_cancel(run_id: int, queued: bool) -> None:
+    """Tell the worker of a committed cancel: the Redis flag, and the queued job canceled."""
+    try:
+        redis_client().set(cancel_key(run_id), "1", ex=24 * 3600)
+        if queued:
+            job = Job.fetch(
+                job_id(run_id), connection=redis_client(), serializer=get_queue().serializer
+            )
+            job.cancel()
+    except Exception as error:  # the flag in the database still stops the worker
+        log.info("cancel of run %s reached the database only: %s", run_id, error)
 
 
 def queue_position(run: Run) -> int | None:
@@ -230,12 +268,16 @@ def mark_running(run_id: int, worker_name: str) -> bool:
     run.status = RunStatus.RUNNING
     run.started_at = utcnow()
     run.worker_name = worker_name[:200]
+    after_commit(_announce_running, run.id)
     db.session.commit()
+    return True
+
+
+def _announce_running(run_id: int) -> None:
     try:
-        publish(redis_client(), run.id, "status", {"status": RunStatus.RUNNING.value})
+        publish(redis_client(), run_id, "status", {"status": RunStatus.RUNNING.value})
     except RedisError:
         pass  # the page learns it from the first step event instead
-    return True
 
 
 def update_step(run_id: int, name: str, status: StepStatus, **fields: Any) -> None:
@@ -253,14 +295,20 @@ def cancel_requested(run_id: int) -> bool:
 
 
 def finish_run(run_id: int, status: RunStatus, **fields: Any) -> Run:
-    """End a run with its evidence (results, statistics, hashes, digests, failure, log)."""
+    """End a run with its evidence (results, statistics, hashes, digests, failure, log); commit."""
     run = db.session.get(Run, run_id)
+    end_run(run, status, **fields)
+    db.session.commit()
+    return run
+
+
+def end_run(run: Run, status: RunStatus, **fields: Any) -> None:
+    """End a run and settle its outcome (no commit); the live log is told after the commit."""
     if run.status.finished:
         # Canceled or reaped meanwhile: the first ending stands, but keep the log.
         if fields.get("log_text") and not run.log_text:
             run.log_text = fields["log_text"]
-            db.session.commit()
-        return run
+        return
     check_transition(RUN_TRANSITIONS, run.status, status)
     run.status = status
     run.finished_at = utcnow()
@@ -274,21 +322,17 @@ def finish_run(run_id: int, status: RunStatus, **fields: Any) -> Run:
             step.finished_at = step.finished_at or (run.finished_at if step.started_at else None)
     if status == RunStatus.PASSED:
         _record_evidence_on_containers(run)
-    from app.services.run_outcomes import after_run_finished
+    run_outcomes.settle(run)
+    after_commit(_announce_end, run.id, status.value, run.failure_summary or "")
 
-    after_run_finished(run)
-    db.session.commit()
+
+def _announce_end(run_id: int, status: str, summary: str) -> None:
     try:
         redis = redis_client()
-        publish(
-            redis, run.id, "end", {"status": status.value, "summary": run.failure_summary or ""}
-        )
-        from app.services.run_events import expire_stream
-
-        expire_stream(redis, run.id)
+        publish(redis, run_id, "end", {"status": status, "summary": summary})
+        expire_stream(redis, run_id)
     except RedisError:
         pass  # the page falls back to the stored log
-    return run
 
 
 def _record_evidence_on_containers(run: Run) -> None:

@@ -195,16 +195,25 @@ def test_the_outcome_of_a_superseded_test_is_ignored(member_client, member, subm
     assert submitted.status == BenchmarkStatus.PENDING_APPROVAL
 
 
-def test_a_test_ending_before_its_benchmark_points_to_it_still_counts(member, submitted):
-    # The worker may finish a run before the web request has recorded run_id.
-    submitted.run_id = None
-    db.session.commit()
-    run_id = db.session.scalar(select(Run.id).where(Run.benchmark_id == submitted.id))
-    assert run_services.mark_running(run_id, "test-worker")
-    run_services.finish_run(run_id, RunStatus.FAILED, failure_summary="Fetch failed.")
-    db.session.expire_all()
-    assert submitted.status == BenchmarkStatus.TEST_FAILED
-    assert submitted.run_id == run_id
+def test_the_job_is_queued_once_the_benchmark_points_to_its_run(
+    member_client, trio, demo, monkeypatch
+):
+    # A worker may end a run at once: by then its benchmark must be saved, pointing to it.
+    seen = []
+    real_enqueue = run_services.enqueue
+
+    def enqueue_and_look(function_path, run_id, **options):
+        with db.engine.connect() as conn:  # what another process would read at this moment
+            seen.append(
+                conn.execute(select(Benchmark.run_id).where(Benchmark.run_id == run_id)).all()
+            )
+        real_enqueue(function_path, run_id, **options)
+
+    monkeypatch.setattr(run_services, "enqueue", enqueue_and_look)
+    submit(member_client, form_data(trio, demo))
+    benchmark = only_benchmark()
+    assert seen == [[(benchmark.run_id,)]]
+    assert get_queue().get_job_ids() == [f"run-{benchmark.run_id}"]
 
 
 # Edits
