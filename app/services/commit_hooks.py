@@ -34,6 +34,8 @@ Pending = list[tuple[SessionTransaction | None, Callable[..., Any], tuple[Any, .
 def after_commit(action: Callable[..., Any], *args: Any) -> None:
     """Run action(*args) once the current transaction commits; never if it rolls back."""
     session = db.session()
+    if not session.in_transaction():
+        session.begin()  # so that a rollback before any statement drops it too
     session.info.setdefault(PENDING, []).append((session.get_nested_transaction(), action, args))
 
 

@@ -6,6 +6,7 @@ from sqlalchemy import Select, func, select, update
 
 from app.extensions import db
 from app.models import Notification, User, utcnow
+from app.services.mail import queue_notice
 
 
 def notify(
@@ -21,8 +22,6 @@ def notify(
     notification = Notification(user_id=user_id, message=message, url=url)
     db.session.add(notification)
     if mail is not None:
-        from app.services.mail import queue_notice
-
         member = user if isinstance(user, User) else db.session.get(User, user_id)
         queue_notice(member, mail, message, url)
     return notification
