@@ -30,12 +30,12 @@ if str(PROJECT_ROOT) not in sys.path:
 
 from app import create_app  # noqa: E402
 from app.extensions import db  # noqa: E402
-from tests.docker.images import build_test_images  # noqa: E402
-from tests.factories import PASSWORD, make_user  # noqa: E402
+from tests.support.accounts import PASSWORD, make_user  # noqa: E402
+from tests.support.docker_images import build_test_images  # noqa: E402
 from tests.support.http_server import AssetServer  # noqa: E402
+from tests.support.processes import start_worker, stop_worker, worker_env  # noqa: E402
 from tests.support.services import RedisServer, free_port, wait_until  # noqa: E402
-from tests.worker.helpers import start_worker, stop_worker, worker_env  # noqa: E402
-from tests.worker.trio import serve_trio  # noqa: E402
+from tests.support.trio import serve_trio  # noqa: E402
 
 __all__ = ["PASSWORD", "PROJECT_ROOT", "Bench", "Project", "percentile", "median"]
 

@@ -360,7 +360,7 @@ def parse_args() -> argparse.Namespace:
 def main() -> int:
     """Set everything up, follow --rounds chatty runs, print the latencies."""
     args = parse_args()
-    from tests.worker.variants import model_config
+    from tests.support.variants import model_config
 
     with Bench("benchgate-log-bench-") as bench:
         print("setting up: private Redis, SQLite, test images, assets, worker, gunicorn ...")

@@ -15,16 +15,10 @@ import subprocess
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import serious_violations, shoot
-from tests.browser.test_accounts_journey import (
-    PASSWORD,
-    confirm_email,
-    sign_in,
-    sign_out,
-    sign_up,
-)
-from tests.worker.helpers import PROJECT_ROOT, flask_command, worker_env
-from tests.worker.trio import TRIO_DIR, serve_trio
+from tests.support.browser import serious_violations, shoot
+from tests.support.journeys import PASSWORD, confirm_email, sign_in, sign_out, sign_up
+from tests.support.processes import PROJECT_ROOT, flask_command, worker_env
+from tests.support.trio import TRIO_DIR, serve_trio
 
 pytestmark = [pytest.mark.browser, pytest.mark.docker, pytest.mark.slow]
 

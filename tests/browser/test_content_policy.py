@@ -8,9 +8,9 @@ from playwright.sync_api import expect
 from app import create_app
 from app.extensions import db
 from app.services.runs import create_run
-from tests.browser.test_accounts_journey import sign_in
-from tests.factories import make_user
-from tests.web.run_helpers import DEMO, link_slots
+from tests.support.accounts import make_user
+from tests.support.journeys import sign_in
+from tests.support.runs import DEMO, link_slots
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -7,15 +7,9 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import serious_violations, shoot
-from tests.browser.test_accounts_journey import (
-    PASSWORD,
-    mailed_link,
-    sign_in,
-    sign_out,
-    sign_up,
-)
-from tests.web.container_helpers import prep_links
+from tests.support.browser import serious_violations, shoot
+from tests.support.containers import prep_links
+from tests.support.journeys import PASSWORD, mailed_link, sign_in, sign_out, sign_up
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

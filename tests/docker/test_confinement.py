@@ -9,7 +9,7 @@ from pathlib import Path
 import docker
 import pytest
 
-from tests.docker.conftest import LOCAL_IMAGES, TEST_LABEL
+from tests.support.engine import LOCAL_IMAGES, TEST_LABEL
 from workers.docker_runner import DockerRunner, Mount, RunnerSettings, TaskOutcome, TaskRun
 
 pytestmark = pytest.mark.docker

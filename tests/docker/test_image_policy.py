@@ -10,9 +10,8 @@ from collections.abc import Iterator
 import docker
 import pytest
 
-from tests.docker.conftest import TEST_LABEL
-from tests.docker.test_runner import Recorder, make_task
 from tests.support.banner_server import BANNER, BannerServer
+from tests.support.engine import TEST_LABEL, Recorder, make_task
 from workers.docker_runner import ContainerVanished, ImageRefused, ImageUnavailable
 from workers.registry_policy import RegistryPolicy
 

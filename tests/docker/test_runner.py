@@ -13,7 +13,7 @@ from pathlib import Path
 import docker
 import pytest
 
-from tests.docker.conftest import TEST_LABEL
+from tests.support.engine import TEST_LABEL, Recorder, make_task
 from workers.docker_runner import (
     DockerRunner,
     DockerUnavailable,
@@ -23,37 +23,11 @@ from workers.docker_runner import (
     Mount,
     RunnerSettings,
     TaskNotStarted,
-    TaskRun,
 )
 
 pytestmark = pytest.mark.docker
 
 NOBODY = 65534
-
-
-def make_task(image: str, labels: dict[str, str], **fields: object) -> TaskRun:
-    """A TaskRun with empty defaults for whatever the test does not care about."""
-    values: dict[str, object] = {
-        "command": None,
-        "entrypoint": None,
-        "environment": {},
-        "mounts": [],
-        "labels": labels,
-    }
-    values.update(fields)
-    return TaskRun(image=image, **values)  # type: ignore[arg-type]
-
-
-class Recorder:
-    """An on_line callback remembering each line and when it arrived."""
-
-    def __init__(self) -> None:
-        self.lines: list[str] = []
-        self.times: list[float] = []
-
-    def __call__(self, line: str) -> None:
-        self.lines.append(line)
-        self.times.append(time.monotonic())
 
 
 def expected_owner() -> int:

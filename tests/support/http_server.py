@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Literal
 
+import pytest
+
 # How a response announces its length: the real one, a chosen (possibly false) number, or none.
 ContentLength = int | None | Literal["actual"]
 
@@ -280,3 +282,10 @@ def _body_stream(asset: Asset) -> Iterator[BinaryIO]:
             yield source
     else:
         yield io.BytesIO(asset.body)
+
+
+@pytest.fixture
+def assets() -> Iterator[AssetServer]:
+    """Serve files over HTTP on 127.0.0.1, a host the test settings allow."""
+    with AssetServer("127.0.0.1") as server:
+        yield server

@@ -6,8 +6,10 @@ import email
 import email.policy
 import re
 import time
+from collections.abc import Iterator
 from email.message import EmailMessage
 
+import pytest
 from aiosmtpd.controller import Controller
 from rq import SimpleWorker
 from rq.serializers import JSONSerializer
@@ -77,3 +79,10 @@ def run_mail_jobs(app, timeout: float = 10.0) -> None:
         if not len(queue) and not queue.scheduled_job_registry.count:
             return
         time.sleep(0.2)
+
+
+@pytest.fixture
+def mail_server() -> Iterator[MailServer]:
+    """An SMTP server for the portal to send to; tests read what it received."""
+    with MailServer() as server:
+        yield server

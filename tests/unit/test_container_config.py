@@ -5,7 +5,7 @@ import copy
 import pytest
 import yaml
 
-from tests.unit.container_helpers import CONFIGS, fixture, model, mount, problems_of, with_volume
+from tests.support.container_configs import CONFIGS, fixture, model, mount, problems_of, with_volume
 from workers.container_config import (
     FILE_OUTPUTS,
     TASK_VOLUMES,

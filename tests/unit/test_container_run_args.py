@@ -3,7 +3,7 @@
 import pytest
 import yaml
 
-from tests.unit.container_helpers import CONFIGS, model, problems_of
+from tests.support.container_configs import CONFIGS, model, problems_of
 from workers.container_config import parse_container_config
 
 

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.http_server import AssetServer
-from tests.unit.fetch_support import (
+from tests.support.fetching import (
     LOOPBACK,
     MIB,
     NOT_ALLOWED,
@@ -18,6 +17,7 @@ from tests.unit.fetch_support import (
     files_under,
     sha256,
 )
+from tests.support.http_server import AssetServer
 from workers.fetch import (
     FetchError,
     FetchPolicy,
@@ -109,23 +109,23 @@ def test_integer_encoded_loopback_names_the_real_address(tmp_path: Path, connect
 
 
 def test_running_loopback_server_is_refused_without_an_allowance(
-    server: AssetServer, tmp_path: Path
+    assets: AssetServer, tmp_path: Path
 ) -> None:
-    url = server.add_bytes("/file", b"secret")
+    url = assets.add_bytes("/file", b"secret")
     with pytest.raises(FetchError, match=NOT_ALLOWED):
         download(url, tmp_path / "f", max_bytes=MIB, policy=STRICT)
-    assert server.hits("/file") == 0
+    assert assets.hits("/file") == 0
 
 
-def test_name_resolving_to_loopback_is_refused(server: AssetServer, tmp_path: Path) -> None:
-    server.add_bytes("/file", b"secret")
+def test_name_resolving_to_loopback_is_refused(assets: AssetServer, tmp_path: Path) -> None:
+    assets.add_bytes("/file", b"secret")
     policy = FetchPolicy(resolver=fake_resolver({"evil.test": ["127.0.0.1"]}))
     with pytest.raises(FetchError, match=NOT_ALLOWED) as refused:
         download(
-            f"http://evil.test:{server.port}/file", tmp_path / "f", max_bytes=MIB, policy=policy
+            f"http://evil.test:{assets.port}/file", tmp_path / "f", max_bytes=MIB, policy=policy
         )
     assert "evil.test (127.0.0.1)" in str(refused.value)
-    assert server.hits("/file") == 0
+    assert assets.hits("/file") == 0
 
 
 def test_name_with_one_private_address_among_public_ones_is_refused(
@@ -148,24 +148,24 @@ def test_unknown_server_name_is_reported_plainly(tmp_path: Path, connect_attempt
 
 
 def test_connection_goes_to_the_checked_address_and_keeps_the_host_name(
-    server: AssetServer, tmp_path: Path
+    assets: AssetServer, tmp_path: Path
 ) -> None:
-    server.add_bytes("/file", b"payload")
+    assets.add_bytes("/file", b"payload")
     calls: list[str] = []
     policy = FetchPolicy(
         allowed_hosts=("assets.test",),
         resolver=fake_resolver({"assets.test": ["127.0.0.1"]}, calls),
     )
-    url = f"http://assets.test:{server.port}/file"
+    url = f"http://assets.test:{assets.port}/file"
     digest = download(url, tmp_path / "f", max_bytes=MIB, policy=policy)
     assert digest == sha256(b"payload")
     # One lookup only: the socket went to the address that was checked, not a second answer.
     assert calls == ["assets.test"]
-    assert server.requests[0].headers["Host"] == f"assets.test:{server.port}"
+    assert assets.requests[0].headers["Host"] == f"assets.test:{assets.port}"
 
 
-def test_allowed_network_exempts_addresses_inside_it(server: AssetServer, tmp_path: Path) -> None:
-    url = server.add_bytes("/file", b"payload")
+def test_allowed_network_exempts_addresses_inside_it(assets: AssetServer, tmp_path: Path) -> None:
+    url = assets.add_bytes("/file", b"payload")
     policy = FetchPolicy.from_setting("files.example, 127.0.0.0/8")
     assert download(url, tmp_path / "f", max_bytes=MIB, policy=policy) == sha256(b"payload")
 
@@ -204,52 +204,52 @@ def test_public_addresses_are_public(address: str) -> None:
 # --- redirects ----------------------------------------------------------------------------
 
 
-def test_redirect_to_loopback_is_refused(server: AssetServer, tmp_path: Path) -> None:
+def test_redirect_to_loopback_is_refused(assets: AssetServer, tmp_path: Path) -> None:
     with AssetServer("127.0.0.2") as target:
         target_url = target.add_bytes("/secret", b"secret")
-        url = server.add_redirect("/start", target_url)
+        url = assets.add_redirect("/start", target_url)
         with pytest.raises(FetchError, match=NOT_ALLOWED):
             download(url, tmp_path / "f", max_bytes=MIB, policy=LOOPBACK)
-        assert server.hits("/start") == 1
+        assert assets.hits("/start") == 1
         assert target.hits("/secret") == 0
     assert files_under(tmp_path) == []
 
 
-def test_redirect_to_metadata_address_is_refused(server: AssetServer, tmp_path: Path) -> None:
-    url = server.add_redirect("/start", "http://169.254.169.254/latest/meta-data/")
+def test_redirect_to_metadata_address_is_refused(assets: AssetServer, tmp_path: Path) -> None:
+    url = assets.add_redirect("/start", "http://169.254.169.254/latest/meta-data/")
     with pytest.raises(FetchError, match=NOT_ALLOWED):
         download(url, tmp_path / "f", max_bytes=MIB, policy=LOOPBACK)
 
 
-def test_redirect_to_another_scheme_is_refused(server: AssetServer, tmp_path: Path) -> None:
-    url = server.add_redirect("/start", "file:///etc/passwd")
+def test_redirect_to_another_scheme_is_refused(assets: AssetServer, tmp_path: Path) -> None:
+    url = assets.add_redirect("/start", "file:///etc/passwd")
     with pytest.raises(FetchError, match="redirected.*http:// or https://"):
         download(url, tmp_path / "f", max_bytes=MIB, policy=LOOPBACK)
 
 
-def test_relative_redirects_are_followed(server: AssetServer, tmp_path: Path) -> None:
-    server.add_bytes("/files/real", b"content")
-    url = server.add_redirect("/files/start", "real", status=301)
+def test_relative_redirects_are_followed(assets: AssetServer, tmp_path: Path) -> None:
+    assets.add_bytes("/files/real", b"content")
+    url = assets.add_redirect("/files/start", "real", status=301)
     assert download(url, tmp_path / "f", max_bytes=MIB, policy=LOOPBACK) == sha256(b"content")
     assert (tmp_path / "f").read_bytes() == b"content"
 
 
-def _redirect_chain(server: AssetServer, length: int) -> str:
-    server.add_bytes(f"/hop{length}", b"end")
+def _redirect_chain(assets: AssetServer, length: int) -> str:
+    assets.add_bytes(f"/hop{length}", b"end")
     for hop in range(length):
-        server.add_redirect(f"/hop{hop}", f"/hop{hop + 1}", status=307)
-    return server.url("/hop0")
+        assets.add_redirect(f"/hop{hop}", f"/hop{hop + 1}", status=307)
+    return assets.url("/hop0")
 
 
-def test_redirects_up_to_the_limit_are_followed(server: AssetServer, tmp_path: Path) -> None:
+def test_redirects_up_to_the_limit_are_followed(assets: AssetServer, tmp_path: Path) -> None:
     policy = FetchPolicy(allowed_hosts=("127.0.0.1",), max_redirects=3)
-    url = _redirect_chain(server, 3)
+    url = _redirect_chain(assets, 3)
     assert download(url, tmp_path / "f", max_bytes=MIB, policy=policy) == sha256(b"end")
 
 
-def test_too_many_redirects_are_refused(server: AssetServer, tmp_path: Path) -> None:
+def test_too_many_redirects_are_refused(assets: AssetServer, tmp_path: Path) -> None:
     policy = FetchPolicy(allowed_hosts=("127.0.0.1",), max_redirects=3)
-    url = _redirect_chain(server, 4)
+    url = _redirect_chain(assets, 4)
     with pytest.raises(FetchError, match=r"too many redirects \(more than 3\)"):
         download(url, tmp_path / "f", max_bytes=MIB, policy=policy)
-    assert server.hits("/hop4") == 0
+    assert assets.hits("/hop4") == 0

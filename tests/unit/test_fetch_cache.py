@@ -11,14 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.fetching import LOOPBACK, MIB, fake_resolver, files_under, sha256
 from tests.support.http_server import Asset, AssetServer
-from tests.unit.fetch_support import (
-    LOOPBACK,
-    MIB,
-    fake_resolver,
-    files_under,
-    sha256,
-)
 from workers.fetch import (
     DownloadCache,
     FetchError,
@@ -30,62 +24,62 @@ from workers.fetch import (
 
 
 def test_cache_reuses_a_verified_entry_without_asking_the_server(
-    server: AssetServer, tmp_path: Path
+    assets: AssetServer, tmp_path: Path
 ) -> None:
     body = b"demo data" * 1000
-    url = server.add_bytes("/demo.tar.gz", body)
+    url = assets.add_bytes("/demo.tar.gz", body)
     cache = DownloadCache(tmp_path / "cache")
     first = cache.get(url, max_bytes=MIB, policy=LOOPBACK, expected_sha256=sha256(body))
     second = cache.get(url, max_bytes=MIB, policy=LOOPBACK, expected_sha256=sha256(body))
-    assert server.hits("/demo.tar.gz") == 1
+    assert assets.hits("/demo.tar.gz") == 1
     assert (first.from_cache, second.from_cache) == (False, True)
     assert first.path == second.path == tmp_path / "cache" / sha256(body)[:2] / sha256(body)
     assert second.path.read_bytes() == body
 
 
 def test_cache_without_expected_hash_downloads_and_stores_by_hash(
-    server: AssetServer, tmp_path: Path
+    assets: AssetServer, tmp_path: Path
 ) -> None:
-    url = server.add_bytes("/f", b"content")
+    url = assets.add_bytes("/f", b"content")
     cache = DownloadCache(tmp_path / "cache")
     first = cache.get(url, max_bytes=MIB, policy=LOOPBACK)
     second = cache.get(url, max_bytes=MIB, policy=LOOPBACK)
-    assert server.hits("/f") == 2
+    assert assets.hits("/f") == 2
     assert first.sha256 == second.sha256 == sha256(b"content")
     assert first.path == second.path == cache.path_for(sha256(b"content"))
     assert files_under(tmp_path / "cache") == [first.path]
 
 
 def test_corrupted_cache_entry_is_detected_and_fetched_again(
-    server: AssetServer, tmp_path: Path
+    assets: AssetServer, tmp_path: Path
 ) -> None:
     body = b"good content"
-    url = server.add_bytes("/f", body)
+    url = assets.add_bytes("/f", body)
     cache = DownloadCache(tmp_path / "cache")
     entry = cache.get(url, max_bytes=MIB, policy=LOOPBACK, expected_sha256=sha256(body))
     entry.path.write_bytes(b"bit rot")
     again = cache.get(url, max_bytes=MIB, policy=LOOPBACK, expected_sha256=sha256(body))
     assert again.from_cache is False
     assert again.path.read_bytes() == body
-    assert server.hits("/f") == 2
+    assert assets.hits("/f") == 2
 
 
 def test_corrupted_entry_is_removed_even_when_the_refetch_fails(
-    server: AssetServer, tmp_path: Path
+    assets: AssetServer, tmp_path: Path
 ) -> None:
     body = b"good content"
-    url = server.add_bytes("/f", body)
+    url = assets.add_bytes("/f", body)
     cache = DownloadCache(tmp_path / "cache")
     entry = cache.get(url, max_bytes=MIB, policy=LOOPBACK, expected_sha256=sha256(body))
     entry.path.write_bytes(b"bit rot")
-    server.add_status("/f", 503)
+    assets.add_status("/f", 503)
     with pytest.raises(FetchError, match="503 Service Unavailable"):
         cache.get(url, max_bytes=MIB, policy=LOOPBACK, expected_sha256=sha256(body))
     assert files_under(tmp_path / "cache") == []
 
 
-def test_partial_download_leaves_nothing_in_the_cache(server: AssetServer, tmp_path: Path) -> None:
-    url = server.add("/f", Asset(body=b"x" * 200_000, stall_after_bytes=100_000))
+def test_partial_download_leaves_nothing_in_the_cache(assets: AssetServer, tmp_path: Path) -> None:
+    url = assets.add("/f", Asset(body=b"x" * 200_000, stall_after_bytes=100_000))
     policy = FetchPolicy(allowed_hosts=("127.0.0.1",), read_timeout=0.5)
     cache = DownloadCache(tmp_path / "cache")
     with pytest.raises(FetchError, match="timed out"):
@@ -93,17 +87,17 @@ def test_partial_download_leaves_nothing_in_the_cache(server: AssetServer, tmp_p
     assert files_under(tmp_path / "cache") == []
 
 
-def test_hash_mismatch_leaves_nothing_in_the_cache(server: AssetServer, tmp_path: Path) -> None:
-    url = server.add_bytes("/f", b"tampered")
+def test_hash_mismatch_leaves_nothing_in_the_cache(assets: AssetServer, tmp_path: Path) -> None:
+    url = assets.add_bytes("/f", b"tampered")
     cache = DownloadCache(tmp_path / "cache")
     with pytest.raises(FetchError, match="expected hash"):
         cache.get(url, max_bytes=MIB, policy=LOOPBACK, expected_sha256=sha256(b"original"))
     assert files_under(tmp_path / "cache") == []
 
 
-def test_cached_entry_over_the_cap_is_refused(server: AssetServer, tmp_path: Path) -> None:
+def test_cached_entry_over_the_cap_is_refused(assets: AssetServer, tmp_path: Path) -> None:
     body = b"x" * 4096
-    url = server.add_bytes("/f", body)
+    url = assets.add_bytes("/f", body)
     cache = DownloadCache(tmp_path / "cache")
     cache.get(url, max_bytes=MIB, policy=LOOPBACK, expected_sha256=sha256(body))
     with pytest.raises(FetchError, match="larger than the 1 KiB limit"):
@@ -111,10 +105,10 @@ def test_cached_entry_over_the_cap_is_refused(server: AssetServer, tmp_path: Pat
 
 
 def test_concurrent_gets_of_one_file_leave_one_good_entry(
-    server: AssetServer, tmp_path: Path
+    assets: AssetServer, tmp_path: Path
 ) -> None:
     body = b"shared" * 100_000
-    url = server.add_bytes("/f", body)
+    url = assets.add_bytes("/f", body)
     cache = DownloadCache(tmp_path / "cache")
     results = []
 

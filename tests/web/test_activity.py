@@ -10,11 +10,12 @@ from app.services.audit import activity_page
 from app.services.containers import make_operational
 from app.services.join_requests import ask_to_join, decide_join_request
 from app.settings import reconfigure
-from tests.conftest import post_form
-from tests.web.benchmark_helpers import make_trio, record_benchmark, signed_in
-from tests.web.container_helpers import make_container
-from tests.web.joins.helpers import finish
-from tests.web.test_list_pages import statements
+from tests.support.accounts import signed_in
+from tests.support.benchmarks import make_trio, record_benchmark
+from tests.support.containers import make_container
+from tests.support.joins import finish
+from tests.support.records import statements
+from tests.support.web import post_form
 
 
 def test_every_kind_of_record_shows_with_who_did_what_and_why(app, admin, member):
@@ -26,7 +27,7 @@ def test_every_kind_of_record_shows_with_who_did_what_and_why(app, admin, member
     set_admin(member, True, by=admin)
     set_active(member, False, by=admin)
 
-    page = unescape(signed_in(app, admin.email).get("/admin/activity").text)
+    page = unescape(signed_in(app, admin).get("/admin/activity").text)
     rows = page.split("<tbody>", 1)[1].split("</tbody>", 1)[0].split("<tr>")[1:]
     # Newest first: the account changes, then the rejection, then the request and its test.
     assert "Deactivated" in rows[0] and "member@example.org" in rows[0]
@@ -42,7 +43,7 @@ def test_the_filter_shows_one_kind_and_pages_go_on_without_a_count(app, admin, m
     for number in range(3):
         make_operational(make_container(member, f"Container {number}"), by=member)
     set_admin(member, True, by=admin)
-    client = signed_in(app, admin.email)
+    client = signed_in(app, admin)
     first = client.get("/admin/activity?kind=container").text
     assert "Container 2" in first and "Container 1" in first and "Container 0" not in first
     assert "Made an administrator" not in first
@@ -64,11 +65,11 @@ def test_the_trail_is_read_in_one_statement_whatever_the_kinds(app, admin, membe
 
 
 def test_members_cannot_see_the_activity(app, member):
-    assert signed_in(app, member.email).get("/admin/activity").status_code == 403
+    assert signed_in(app, member).get("/admin/activity").status_code == 403
 
 
 def test_making_an_admin_through_the_page_leaves_a_trace(app, admin, member):
-    client = signed_in(app, admin.email)
+    client = signed_in(app, admin)
     post_form(client, f"/admin/users/{member.id}/admin", {"value": "1"}, page="/admin/users")
     page = client.get("/admin/activity?kind=user").text
     assert "Made an administrator" in page and "member@example.org" in page

@@ -11,8 +11,9 @@ from app.models import User
 from app.services.audit import activity_page
 from app.services.throttle import client_key
 from app.settings import reconfigure
-from tests.conftest import own_app, post_form, sign_in
-from tests.factories import PASSWORD, make_user
+from tests.support.accounts import PASSWORD, make_user, sign_in
+from tests.support.app import own_app
+from tests.support.web import post_form
 
 SIGNUP = {
     "display_name": "Ana Silva",
@@ -69,11 +70,12 @@ def test_sign_in_with_uppercase_email_works(client, member):
     assert "Signed in as" in home and member.display_name in home
 
 
-def test_sign_out_ends_the_session(member_client):
-    assert "Signed in as" in member_client.get("/").get_data(as_text=True)
-    response = post_form(member_client, "/account/signout", {}, page="/")
+def test_sign_out_ends_the_session(client, member):
+    sign_in(client, member.email)
+    assert "Signed in as" in client.get("/").get_data(as_text=True)
+    response = post_form(client, "/account/signout", {}, page="/")
     assert response.status_code == 302
-    assert "Signed in as" not in member_client.get("/").get_data(as_text=True)
+    assert "Signed in as" not in client.get("/").get_data(as_text=True)
 
 
 def test_deactivated_account_cannot_sign_in(client, member):

@@ -12,26 +12,24 @@ from app.services import runs as run_services
 from app.services.benchmarks import BenchmarkFields, submit_benchmark, update_benchmark
 from app.services.errors import Refusal
 from app.services.queue import get_queue
-from tests.conftest import post_form, sign_in
-from tests.factories import make_user
-from tests.web.benchmark_helpers import (
+from tests.support.accounts import make_user, sign_in_as, signed_in
+from tests.support.benchmarks import (
     DEMO_HASH,
     NEW,
     RESULTS,
     UID,
     actions,
-    count,
     finish_test,
     form_data,
     make_trio,
-    notifications_of,
     only_benchmark,
     record_benchmark,
     serve_demo,
-    signed_in,
     submit,
 )
-from tests.web.container_helpers import make_container
+from tests.support.containers import make_container
+from tests.support.records import count, notifications_of
+from tests.support.web import post_form
 
 
 def error_of(body: str, field_id: str) -> str:
@@ -274,8 +272,7 @@ def test_an_approved_benchmark_cannot_be_edited(member_client, member, trio, dem
 def test_another_member_cannot_edit(client, member, trio):
     approved = record_benchmark(member, trio, "Approved one", BenchmarkStatus.APPROVED)
     testing = record_benchmark(member, trio, "Still testing", BenchmarkStatus.TESTING)
-    make_user("olga@example.org", "Olga")
-    sign_in(client, "olga@example.org")
+    sign_in_as(client, make_user("olga@example.org", "Olga"))
     assert client.get(f"/benchmarks/{approved.id}/edit").status_code == 403
     assert client.get(f"/benchmarks/{testing.id}/edit").status_code == 404
 
@@ -296,13 +293,11 @@ def test_only_approved_benchmarks_are_seen_beyond_owner_and_admins(
     app, member, admin, trio, status, other_member_sees
 ):
     benchmark = record_benchmark(member, trio, "Chest", status)
-    make_user("olga@example.org", "Olga")
+    olga = make_user("olga@example.org", "Olga")
     url = f"/benchmarks/{benchmark.id}"
-    assert signed_in(app, "olga@example.org").get(url).status_code == (
-        200 if other_member_sees else 404
-    )
-    assert signed_in(app, member.email).get(url).status_code == 200
-    assert signed_in(app, admin.email).get(url).status_code == 200
+    assert signed_in(app, olga).get(url).status_code == (200 if other_member_sees else 404)
+    assert signed_in(app, member).get(url).status_code == 200
+    assert signed_in(app, admin).get(url).status_code == 200
 
 
 def test_the_benchmark_owner_may_see_its_test_runs_even_when_an_admin_started_them(
@@ -313,8 +308,8 @@ def test_the_benchmark_owner_may_see_its_test_runs_even_when_an_admin_started_th
     assert rerun.requester_id == admin.id
     assert run_services.can_view(rerun, member)
     assert not run_services.can_view(rerun, stranger)
-    assert signed_in(app, stranger.email).get(f"/runs/{rerun.id}").status_code == 404
-    assert signed_in(app, member.email).get(f"/runs/{rerun.id}").status_code == 200
+    assert signed_in(app, stranger).get(f"/runs/{rerun.id}").status_code == 404
+    assert signed_in(app, member).get(f"/runs/{rerun.id}").status_code == 200
 
 
 def _finished(benchmark: Benchmark) -> Run:

@@ -18,10 +18,10 @@ from app.services.queue import get_queue, redis_client
 from app.services.run_limits import job_timeout_seconds
 from app.services.runs import finish_run, job_id, mark_running
 from app.settings import reconfigure
-from tests.factories import make_user
-from tests.web.benchmark_helpers import make_trio, record_benchmark, signed_in
-from tests.web.container_helpers import make_container
-from tests.web.run_helpers import pass_run, start_run
+from tests.support.accounts import make_user, signed_in
+from tests.support.benchmarks import make_trio, record_benchmark
+from tests.support.containers import make_container
+from tests.support.runs import pass_run, start_run
 
 COUNT = 300_000
 PAGE_LIMIT = 150_000  # bytes: the page with 300,000 values would weigh over 20 MiB
@@ -68,12 +68,12 @@ def test_results_download_gives_every_value(member_client, member, big):
 def test_downloads_answer_404_to_another_member_and_to_a_run_without_results(app, member, admin):
     run = _passed_run(member, results={"auc": 0.9}, statistics={"cases": 4})
     other = make_user("otto@example.org", "Otto Other")
-    otto = signed_in(app, other.email)
+    otto = signed_in(app, other)
     assert otto.get(f"/runs/{run.id}/results.json").status_code == 404
     assert otto.get(f"/runs/{run.id}/statistics.json").status_code == 404
-    assert signed_in(app, admin.email).get(f"/runs/{run.id}/results.json").status_code == 200
+    assert signed_in(app, admin).get(f"/runs/{run.id}/results.json").status_code == 200
     queued = start_run(member)
-    mia = signed_in(app, member.email)
+    mia = signed_in(app, member)
     assert mia.get(f"/runs/{queued.id}/results.json").status_code == 404
     assert mia.get(f"/runs/{run.id}/other.json").status_code == 404
 
@@ -103,7 +103,7 @@ def test_benchmark_page_and_its_download_stay_within_bounds(app, member, big):
     benchmark.results = big
     db.session.commit()
     other = make_user("otto@example.org", "Otto Other")
-    otto = signed_in(app, other.email)
+    otto = signed_in(app, other)
     page = otto.get(f"/benchmarks/{benchmark.id}")
     assert page.status_code == 200 and len(page.data) < PAGE_LIMIT
     assert "Showing 200 of 300,002 values" in page.get_data(as_text=True)
@@ -112,9 +112,7 @@ def test_benchmark_page_and_its_download_stay_within_bounds(app, member, big):
     hidden.results = {"auc": 1}
     db.session.commit()
     assert otto.get(f"/benchmarks/{hidden.id}/results.json").status_code == 404
-    assert (
-        signed_in(app, member.email).get(f"/benchmarks/{hidden.id}/results.json").status_code == 200
-    )
+    assert signed_in(app, member).get(f"/benchmarks/{hidden.id}/results.json").status_code == 200
 
 
 def test_join_request_page_compares_the_first_metrics_only(app, member, big):
@@ -126,7 +124,7 @@ def test_join_request_page_compares_the_first_metrics_only(app, member, big):
     assert mark_running(request.run_id, "test-worker")
     finish_run(request.run_id, RunStatus.PASSED, results={**big, "extra": 1})
     db.session.expire_all()
-    olga = signed_in(app, owner.email)
+    olga = signed_in(app, owner)
     for url in (f"/benchmarks/join-requests/{request.id}/decide", f"/benchmarks/{benchmark.id}"):
         page = olga.get(url)
         assert page.status_code == 200 and len(page.data) < 2 * PAGE_LIMIT, url
@@ -140,7 +138,7 @@ def test_review_page_stays_small(app, member, admin, big):
     run = _passed_run(member, results=big, statistics=big)
     benchmark.run_id = run.id
     db.session.commit()
-    page = signed_in(app, admin.email).get(f"/admin/review/{benchmark.id}")
+    page = signed_in(app, admin).get(f"/admin/review/{benchmark.id}")
     assert page.status_code == 200 and len(page.data) < 2 * PAGE_LIMIT
     assert page.get_data(as_text=True).count("Showing 200 of 300,002 values") == 2
 

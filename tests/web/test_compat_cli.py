@@ -11,7 +11,7 @@ from app.extensions import db
 from app.models import Run, RunStatus
 from app.runs import cli as compat_cli
 from app.services.runs import finish_run, mark_running
-from tests.web.run_helpers import DEMO, fail_run, make_trio, pass_run
+from tests.support.runs import DEMO, fail_run, make_trio, pass_run
 
 LINK = "https://files.example.org/{}/container_config.yaml"
 

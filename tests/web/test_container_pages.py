@@ -8,17 +8,16 @@ from sqlalchemy import event, select
 from app.extensions import db
 from app.models import AuditEvent, Container, ContainerState, Role
 from app.settings import reconfigure
-from tests.conftest import post_form, sign_in
-from tests.factories import make_user
-from tests.web.container_helpers import (
+from tests.support.accounts import make_user, sign_in_as
+from tests.support.containers import (
     example,
     make_container,
     names_listed,
-    page_text,
     prep_links,
     register,
     sha256,
 )
+from tests.support.web import page_text, post_form
 
 
 def actions_of(container: Container) -> list[str]:
@@ -106,7 +105,7 @@ def test_catalogue_queries_do_not_grow_with_the_rows(member_client, member, othe
 def test_detail_shows_hashes_mounts_table_and_raw_yaml(registered, member_client, other):
     client = member_client
     post_form(client, "/account/signout", {}, page="/")
-    sign_in(client, other.email)  # every member may see every container
+    sign_in_as(client, other)  # every member may see every container
     response = client.get(f"/containers/{registered.id}")
     body = page_text(response)
     assert response.status_code == 200
@@ -210,7 +209,7 @@ def test_an_operational_container_cannot_be_edited(member_client, member, assets
 
 def test_another_member_cannot_edit_but_can_view(client, member, other, assets):
     container = make_container(member, "Not yours")
-    sign_in(client, other.email)
+    sign_in_as(client, other)
     assert client.get(f"/containers/{container.id}").status_code == 200
     assert client.get(f"/containers/{container.id}/edit").status_code == 403
     response = post_form(
@@ -245,7 +244,7 @@ def test_make_operational_asks_first_and_is_one_way(member_client, registered):
 
 def test_another_member_cannot_make_it_operational(client, member, other):
     container = make_container(member, "Someone else's")
-    sign_in(client, other.email)
+    sign_in_as(client, other)
     url = f"/containers/{container.id}/operational"
     assert client.get(url).status_code == 403
     assert post_form(client, url, {}, page="/").status_code == 403
@@ -285,7 +284,7 @@ def test_admin_invalidates_another_members_container_with_a_reason(admin_client,
 
 def test_another_member_cannot_invalidate(client, member, other):
     container = make_container(member, "Protected")
-    sign_in(client, other.email)
+    sign_in_as(client, other)
     url = f"/containers/{container.id}/invalidate"
     assert client.get(url).status_code == 403
     assert post_form(client, url, {"reason": "no"}, page="/").status_code == 403
@@ -342,7 +341,7 @@ def test_rehosting_additional_files_needs_a_recorded_hash(member_client, member,
 
 def test_another_member_cannot_rehost(client, member, other, assets):
     container = make_container(member, "Hosted", operational=True)
-    sign_in(client, other.email)
+    sign_in_as(client, other)
     url = f"/containers/{container.id}/rehost"
     assert client.get(url).status_code == 403
     data = {"file": "config", "url": assets.url("/x.yaml")}

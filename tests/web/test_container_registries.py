@@ -9,7 +9,8 @@ from app.extensions import db
 from app.models import Container
 from app.settings import reconfigure
 from tests.support.banner_server import BannerServer
-from tests.web.container_helpers import example, page_text, prep_links, register
+from tests.support.containers import example, prep_links, register
+from tests.support.web import page_text
 
 
 def _prep_with_image(image: str) -> bytes:

@@ -12,15 +12,8 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import AuditEvent, Container, ContainerState, Role
 from app.settings import reconfigure
+from tests.support.containers import REGISTER, example, make_container, prep_links, register, sha256
 from tests.support.services import free_port
-from tests.web.container_helpers import (
-    REGISTER,
-    example,
-    make_container,
-    prep_links,
-    register,
-    sha256,
-)
 
 
 def count_containers() -> int:

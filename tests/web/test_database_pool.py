@@ -7,7 +7,8 @@ from sqlalchemy import text
 
 from app.database import IDLE_SINCE
 from app.extensions import db
-from tests.conftest import TEST_DATABASE_URL, own_app, post_form
+from tests.support.app import TEST_DATABASE_URL, own_app
+from tests.support.web import post_form
 
 postgres_only = pytest.mark.skipif(not TEST_DATABASE_URL, reason="needs PostgreSQL")
 

@@ -3,8 +3,8 @@
 from app.extensions import db
 from app.models import BenchmarkStatus, ContainerState
 from app.services.reviews import freeze_own_containers
-from tests.web.benchmark_helpers import record_benchmark
-from tests.web.run_helpers import make_trio, pass_run, start_run
+from tests.support.benchmarks import record_benchmark
+from tests.support.runs import make_trio, pass_run, start_run
 
 D1, D2, D3 = ("sha256:" + c * 64 for c in "123")
 

@@ -3,7 +3,7 @@
 import pytest
 
 from app import create_app
-from tests.conftest import own_app
+from tests.support.app import own_app
 from tests.support.services import RedisServer
 
 

@@ -9,13 +9,13 @@ import pytest
 
 from app.extensions import db
 from app.models import BenchmarkStatus, Notification
+from app.services.accounts import find_user_by_email
 from app.services.join_policy import set_join_policy
 from app.services.join_requests import ask_to_join
-from tests.conftest import sign_in
-from tests.factories import make_user
-from tests.web.benchmark_helpers import make_trio, record_benchmark
-from tests.web.container_helpers import make_container
-from tests.web.run_helpers import fail_run, start_run
+from tests.support.accounts import make_user, sign_in_as
+from tests.support.benchmarks import make_trio, record_benchmark
+from tests.support.containers import make_container
+from tests.support.runs import fail_run, start_run
 
 # What a visitor may type into a query string or a form field.
 HOSTILE = [
@@ -188,7 +188,7 @@ def forms_on(pages: dict[str, str]) -> dict[str, list[tuple[str, dict[str, str]]
 
 @pytest.mark.parametrize("who", ["member", "admin"])
 def test_no_query_or_form_value_gives_a_server_error_when_signed_in(app, client, world, who):
-    sign_in(client, f"{who}@example.org")
+    sign_in_as(client, find_user_by_email(f"{who}@example.org"))
     failures = walk(client, urls_of(app, world, "GET"), urls_of(app, world, "POST"))
     assert not failures, "\n".join(failures)
 

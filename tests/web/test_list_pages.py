@@ -3,36 +3,22 @@ and what each page costs the database."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from html import unescape
 
 from flask import g
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from app.extensions import csrf, db
 from app.models import BenchmarkStatus, User
 from app.services.notifications import notify
 from app.settings import reconfigure
-from tests.conftest import own_app
-from tests.web.benchmark_helpers import make_trio, record_benchmark, signed_in
-from tests.web.container_helpers import make_container, names_listed, page_text
-from tests.web.run_helpers import start_run
-
-
-@contextmanager
-def statements() -> Iterator[list[str]]:
-    """Collect the SQL statements sent inside the block."""
-    sent: list[str] = []
-
-    def record(conn, cursor, statement, *args):
-        sent.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        yield sent
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
+from tests.support.accounts import signed_in
+from tests.support.app import own_app
+from tests.support.benchmarks import make_trio, record_benchmark
+from tests.support.containers import make_container, names_listed
+from tests.support.records import statements
+from tests.support.runs import start_run
+from tests.support.web import page_text
 
 
 def test_a_page_past_the_end_shows_the_last_page(member_client, member, app):
@@ -82,7 +68,7 @@ def test_the_header_count_comes_with_the_account_in_one_query(app, member):
     notify(member, "Your benchmark was approved.")
     notify(member, "A model asks to join.")
     db.session.commit()
-    client = signed_in(app, member.email)
+    client = signed_in(app, member)
     with statements() as sent:
         body = client.get("/").get_data(as_text=True)
     assert "Notifications (2)" in body
@@ -94,7 +80,7 @@ def test_list_pages_cost_one_query_besides_the_account(app, member, admin):
     record_benchmark(member, trio, "Chest CT", BenchmarkStatus.APPROVED)
     record_benchmark(member, trio, "Brain MRI", BenchmarkStatus.PENDING_APPROVAL)
     start_run(member, trio)
-    member_browser, admin_browser = signed_in(app, member.email), signed_in(app, admin.email)
+    member_browser, admin_browser = signed_in(app, member), signed_in(app, admin)
     pages = [
         (member_browser, "/containers/"),
         (member_browser, "/containers/?role=model&q=chest&mine=y"),

@@ -12,19 +12,13 @@ from app.models import OutgoingMail, User
 from app.services.mail import deliver, dispatch_pending_mail
 from app.services.queue import get_queue
 from app.settings import reconfigure
-from tests.conftest import PASSWORD, post_form
-from tests.factories import make_user
-from tests.support.smtp import MailServer, body_of, link_in, run_mail_jobs
-from tests.web.benchmark_helpers import make_trio, record_benchmark
-from tests.web.run_helpers import start_run
+from tests.support.accounts import PASSWORD, make_user, sign_in_as
+from tests.support.benchmarks import make_trio, record_benchmark
+from tests.support.runs import start_run
+from tests.support.smtp import body_of, link_in, run_mail_jobs
+from tests.support.web import post_form
 
 NEW_PASSWORD = "a brand new long password"
-
-
-@pytest.fixture
-def mail_server():
-    with MailServer() as server:
-        yield server
 
 
 @pytest.fixture
@@ -121,7 +115,7 @@ def test_forgot_password_answers_the_same_whether_or_not_the_address_has_an_acco
 
 def test_a_reset_link_works_once_and_ends_every_session(app, member, mail_server):
     signed_in = browser(app)
-    post_form(signed_in, "/account/signin", {"email": member.email, "password": PASSWORD})
+    sign_in_as(signed_in, member)
     post_form(browser(app), "/account/forgot", {"email": member.email})
     run_mail_jobs(app)
     link = link_in(mail_server.to(member.email)[0], "/account/reset/")
@@ -167,7 +161,7 @@ def test_a_decision_is_mailed_unless_the_owner_opted_out(app, member, admin, mai
     assert f"https://benchgate.example/benchmarks/{benchmark.id}" in body_of(message)
     # The opt-out on the account page: every box but this one stays ticked.
     client = browser(app)
-    post_form(client, "/account/signin", {"email": member.email, "password": PASSWORD})
+    sign_in_as(client, member)
     kinds = ["benchmark_approved", "benchmark_rejected", "join_to_decide", "join_decided"]
     post_form(client, "/account/email-settings", {"kinds": kinds}, page="/account/")
     assert not account(member.email).wants_mail("changes_requested")
@@ -246,7 +240,7 @@ def test_a_confirmation_link_works_once(app, mail_server):
 def test_every_password_change_is_told_by_email(app, member, admin, mail_server, how):
     if how == "member":
         client = browser(app)
-        post_form(client, "/account/signin", {"email": member.email, "password": PASSWORD})
+        sign_in_as(client, member)
         post_form(
             client,
             "/account/",
@@ -254,7 +248,7 @@ def test_every_password_change_is_told_by_email(app, member, admin, mail_server,
         )
     elif how == "administrator":
         client = browser(app)
-        post_form(client, "/account/signin", {"email": admin.email, "password": PASSWORD})
+        sign_in_as(client, admin)
         post_form(client, f"/admin/users/{member.id}/password", {})
     else:
         post_form(browser(app), "/account/forgot", {"email": member.email})

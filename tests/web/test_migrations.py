@@ -6,8 +6,8 @@ import uuid
 import pytest
 from sqlalchemy import create_engine, make_url, text
 
-from tests.conftest import TEST_DATABASE_URL
-from tests.worker.helpers import PROJECT_ROOT, flask_command, worker_env
+from tests.support.app import TEST_DATABASE_URL
+from tests.support.processes import PROJECT_ROOT, flask_command, worker_env
 
 
 def _flask_db(database_url: str, *args: str) -> subprocess.CompletedProcess:

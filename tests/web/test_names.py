@@ -6,17 +6,11 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Benchmark, BenchmarkStatus, Container, User
 from app.names import name_key, name_problem, normalize_name
-from tests.conftest import post_form
-from tests.factories import PASSWORD
-from tests.web.benchmark_helpers import (
-    count,
-    form_data,
-    make_trio,
-    record_benchmark,
-    serve_demo,
-    submit,
-)
-from tests.web.container_helpers import make_container, page_text, prep_links, register
+from tests.support.accounts import PASSWORD
+from tests.support.benchmarks import form_data, make_trio, record_benchmark, serve_demo, submit
+from tests.support.containers import make_container, prep_links, register
+from tests.support.records import count
+from tests.support.web import page_text, post_form
 
 HIDDEN = {
     "zero-width space": "\u200b",

@@ -6,8 +6,8 @@ from datetime import timedelta
 from app.extensions import db
 from app.models import Notification, utcnow
 from app.services.notifications import notify, unread_count
-from tests.conftest import post_form
-from tests.factories import make_user
+from tests.support.accounts import make_user
+from tests.support.web import post_form
 
 NAV_LINK = re.compile(r'<a class="notifications-link[^"]*" href="/notifications/"[^>]*>([^<]*)</a>')
 

@@ -14,12 +14,13 @@ from app.database import utcnow
 from app.extensions import db
 from app.models import BenchmarkStatus, Container, DataVersion, RunStatus
 from app.settings import reconfigure
-from tests.conftest import own_app
-from tests.factories import make_user
-from tests.web.benchmark_helpers import make_trio, record_benchmark, signed_in
-from tests.web.container_helpers import make_container, names_listed, page_text
-from tests.web.run_helpers import start_run
-from tests.web.test_list_pages import statements
+from tests.support.accounts import make_user, signed_in
+from tests.support.app import own_app
+from tests.support.benchmarks import make_trio, record_benchmark
+from tests.support.containers import make_container, names_listed
+from tests.support.records import statements
+from tests.support.runs import start_run
+from tests.support.web import page_text
 
 YOU = '<span class="muted">(you)</span>'
 
@@ -50,7 +51,7 @@ def table(body: str) -> str:
 
 def test_a_list_seen_again_unchanged_reads_only_the_account(app, member):
     make_container(member, "Chest model")
-    client = signed_in(app, member.email)
+    client = signed_in(app, member)
     first, first_cost = view(client, "/containers/")
     again, again_cost = view(client, "/containers/")
     assert names_listed(again) == ["Chest model"]
@@ -60,7 +61,7 @@ def test_a_list_seen_again_unchanged_reads_only_the_account(app, member):
 
 def test_a_change_made_by_another_process_shows_on_the_next_view(app, member, config):
     make_container(member, "Added here")
-    client = signed_in(app, member.email)
+    client = signed_in(app, member)
     view(client, "/containers/")
     assert view(client, "/containers/")[1] == 1  # kept
     # Another app, with engine and cache of its own: a worker or a second web process.
@@ -76,7 +77,7 @@ def test_each_reader_sees_you_on_their_own_rows_only(app, member):
     other = make_user("olga@example.org", "Olga Other")
     make_container(member, "Mia's model")
     make_container(other, "Olga's model")
-    mia, olga = signed_in(app, member.email), signed_in(app, other.email)
+    mia, olga = signed_in(app, member), signed_in(app, other)
     for_mia, _ = view(mia, "/containers/")
     for_olga, olga_cost = view(olga, "/containers/")
     assert olga_cost == 1  # Mia's rendering, served to Olga
@@ -93,7 +94,7 @@ def test_each_reader_sees_you_on_their_own_rows_only(app, member):
 
 def test_a_list_with_a_run_under_way_is_not_kept(app, member):
     run = start_run(member)
-    client = signed_in(app, member.email)
+    client = signed_in(app, member)
     view(client, "/runs/")
     assert view(client, "/runs/")[1] == 1  # queued: nothing on the page moves by itself
     run.status, run.started_at = RunStatus.RUNNING, utcnow()
@@ -104,7 +105,7 @@ def test_a_list_with_a_run_under_way_is_not_kept(app, member):
 
 def test_a_bulk_update_moves_the_version_on(app, member):
     make_container(member, "Old name")
-    client = signed_in(app, member.email)
+    client = signed_in(app, member)
     view(client, "/containers/")
     db.session.execute(update(Container).values(name="New name"))
     db.session.commit()
@@ -117,7 +118,7 @@ def test_a_change_made_outside_the_portal_shows_once_the_list_expires(app, membe
 
     init_page_cache(app)
     make_container(member, "Before psql")
-    client = signed_in(app, member.email)
+    client = signed_in(app, member)
     view(client, "/containers/")
     engine = create_engine(_sqlalchemy_url(config["DATABASE_URL"]))
     with engine.begin() as conn:
@@ -136,7 +137,7 @@ def test_without_its_row_nothing_is_kept_until_a_change_puts_it_back(app, member
     engine = db.engine
     with engine.begin() as conn:
         conn.execute(text("DELETE FROM data_version"))
-    client = signed_in(app, member.email)
+    client = signed_in(app, member)
     costs = [view(client, "/containers/")[1] for _ in range(2)]
     assert costs == [2, 2]
     make_container(member, "Second")
@@ -151,7 +152,7 @@ def test_no_list_is_kept_when_the_cache_is_switched_off(app, member):
 
     init_page_cache(app)
     make_container(member, "Chest model")
-    client = signed_in(app, member.email)
+    client = signed_in(app, member)
     assert [view(client, "/containers/")[1] for _ in range(2)] == [2, 2]
 
 
@@ -162,9 +163,9 @@ def test_a_benchmark_page_keeps_its_evidence_for_insiders_and_for_the_others(app
     db.session.commit()
     reader = make_user("rita@example.org", "Rita Reader")
     path = f"/benchmarks/{benchmark.id}"
-    as_admin, first_cost = view(signed_in(app, admin.email), path)
-    as_owner, owner_cost = view(signed_in(app, member.email), path)
-    as_reader, reader_cost = view(signed_in(app, reader.email), path)
+    as_admin, first_cost = view(signed_in(app, admin), path)
+    as_owner, owner_cost = view(signed_in(app, member), path)
+    as_reader, reader_cost = view(signed_in(app, reader), path)
     test_link = f'href="/runs/{benchmark.run_id}"'
     assert test_link in as_admin and test_link in as_owner and test_link not in as_reader
     for body in (as_admin, as_owner, as_reader):
@@ -172,10 +173,10 @@ def test_a_benchmark_page_keeps_its_evidence_for_insiders_and_for_the_others(app
     # The owner gets what the administrator's view kept; the reader's evidence is another one.
     assert owner_cost < first_cost
     # Seen again, the page reads only the account: who may see it is kept with the parts.
-    assert view(signed_in(app, reader.email), path)[1] == 1 < reader_cost
+    assert view(signed_in(app, reader), path)[1] == 1 < reader_cost
     # A change of status is seen on the next view: a revoked benchmark is gone for readers.
     benchmark.status = BenchmarkStatus.REJECTED
     db.session.commit()
-    for email, status in ((reader.email, 404), (member.email, 200)):
+    for who, status in ((reader, 404), (member, 200)):
         g.pop("_login_user", None)
-        assert signed_in(app, email).get(path).status_code == status
+        assert signed_in(app, who).get(path).status_code == status

@@ -7,10 +7,10 @@ from app.extensions import db
 from app.models import BenchmarkStatus, ContainerState, Run, RunKind, RunStatus
 from app.services import runs as run_services
 from app.services.errors import Refusal
-from tests.conftest import post_form
-from tests.factories import make_user
-from tests.web.benchmark_helpers import make_trio, record_benchmark
-from tests.web.run_helpers import fail_run, start_run
+from tests.support.accounts import make_user
+from tests.support.benchmarks import make_trio, record_benchmark
+from tests.support.runs import fail_run, start_run
+from tests.support.web import post_form
 
 
 def run_count() -> int:

@@ -10,22 +10,21 @@ from app.models import BenchmarkStatus, ContainerState, RunStatus, utcnow
 from app.services.errors import Refusal
 from app.services.reviews import approve_benchmark, request_changes
 from app.settings import reconfigure
-from tests.conftest import post_form
-from tests.factories import make_user
-from tests.web.benchmark_helpers import (
+from tests.support.accounts import make_user, signed_in
+from tests.support.benchmarks import (
     UID,
     actions,
     finish_test,
     form_data,
     make_trio,
-    notifications_of,
     only_benchmark,
     record_benchmark,
     serve_demo,
-    signed_in,
     submit,
 )
-from tests.web.container_helpers import make_container
+from tests.support.containers import make_container
+from tests.support.records import notifications_of
+from tests.support.web import post_form
 
 QUEUE = "/admin/review/"
 
@@ -34,7 +33,7 @@ QUEUE = "/admin/review/"
 def pending(app, member, assets):
     """A benchmark submitted by the member whose test passed: it waits for review."""
     trio = make_trio(member)
-    submit(signed_in(app, member.email), form_data(trio, serve_demo(assets)))
+    submit(signed_in(app, member), form_data(trio, serve_demo(assets)))
     benchmark = only_benchmark()
     finish_test(benchmark)
     return benchmark
@@ -42,7 +41,7 @@ def pending(app, member, assets):
 
 @pytest.fixture
 def admin_browser(app, admin, pending):
-    return signed_in(app, admin.email)
+    return signed_in(app, admin)
 
 
 def decide(client, benchmark, decision: str, reason: str = "", **kwargs):
@@ -59,13 +58,13 @@ def status_of(benchmark) -> BenchmarkStatus:
 
 
 def test_members_get_403_on_the_review_pages(app, member, pending):
-    browser = signed_in(app, member.email)
+    browser = signed_in(app, member)
     assert browser.get(QUEUE).status_code == 403
     assert browser.get(f"/admin/review/{pending.id}").status_code == 403
 
 
 def test_a_member_posting_a_decision_gets_403_and_nothing_changes(app, member, pending):
-    browser = signed_in(app, member.email)
+    browser = signed_in(app, member)
     response = post_form(
         browser,
         f"/admin/review/{pending.id}",
@@ -88,7 +87,7 @@ def test_queue_lists_benchmarks_awaiting_review_oldest_first(app, admin, member)
     )
     record_benchmark(member, trio, "Still testing", BenchmarkStatus.TESTING)
     record_benchmark(member, trio, "Done", BenchmarkStatus.APPROVED)
-    body = signed_in(app, admin.email).get(QUEUE).get_data(as_text=True)
+    body = signed_in(app, admin).get(QUEUE).get_data(as_text=True)
     assert body.index("Oldest") < body.index("Middle") < body.index("Newest")
     assert "Still testing" not in body and ">Done<" not in body
 
@@ -104,7 +103,7 @@ def test_queue_is_paginated(app, admin, member):
             BenchmarkStatus.PENDING_APPROVAL,
             submitted_at=utcnow() - timedelta(days=10 - day),
         )
-    browser = signed_in(app, admin.email)
+    browser = signed_in(app, admin)
     first = browser.get(QUEUE).get_data(as_text=True)
     assert "Bench 0" in first and "Bench 2" not in first and "Page 1 of 2" in first
     assert "Bench 2" in browser.get(QUEUE + "?page=2").get_data(as_text=True)
@@ -147,7 +146,7 @@ def test_approval_makes_it_public_notifies_and_freezes_the_owners_containers(
     note = notifications_of(member)[-1]
     assert "is approved" in note.message and note.url == f"/benchmarks/{pending.id}"
     stranger = make_user("olga@example.org", "Olga")
-    assert signed_in(app, stranger.email).get(f"/benchmarks/{pending.id}").status_code == 200
+    assert signed_in(app, stranger).get(f"/benchmarks/{pending.id}").status_code == 200
 
 
 def test_approval_without_the_operational_choice_leaves_containers_alone(admin, member):
@@ -183,7 +182,7 @@ def test_changes_requested_with_a_reason_goes_back_to_the_owner_who_resubmits(
     assert actions(pending)[-1] == ("request_changes", admin.id, "Add the AUC per class")
     note = notifications_of(member)[-1]
     assert "Add the AUC per class." in note.message
-    owner = signed_in(app, member.email)
+    owner = signed_in(app, member)
     detail = unescape(owner.get(f"/benchmarks/{pending.id}").get_data(as_text=True))
     assert "Add the AUC per class" in detail and f"/benchmarks/{pending.id}/edit" in detail
     old_run = pending.run_id
@@ -226,7 +225,7 @@ def test_rejection_with_a_reason_is_final(app, admin_browser, admin, member, pen
         response = decide(admin_browser, pending, decision, "Try anyway", follow_redirects=True)
         assert "This decision is not possible" in unescape(response.get_data(as_text=True))
         assert status_of(pending) == BenchmarkStatus.REJECTED
-    owner = signed_in(app, member.email)
+    owner = signed_in(app, member)
     response = owner.get(f"/benchmarks/{pending.id}/edit", follow_redirects=True)
     assert "the decision is final" in response.get_data(as_text=True)
     post_form(owner, f"/benchmarks/{pending.id}/retest", {}, page=f"/benchmarks/{pending.id}")
@@ -253,10 +252,10 @@ def test_an_approved_benchmark_is_not_rejected_without_the_revoke_decision(admin
 
 
 def test_approving_a_benchmark_whose_test_failed_is_refused(app, admin, member, assets):
-    submit(signed_in(app, member.email), form_data(make_trio(member), serve_demo(assets)))
+    submit(signed_in(app, member), form_data(make_trio(member), serve_demo(assets)))
     benchmark = only_benchmark()
     finish_test(benchmark, RunStatus.FAILED)
-    browser = signed_in(app, admin.email)
+    browser = signed_in(app, admin)
     response = decide(browser, benchmark, "approve", follow_redirects=True)
     assert "This decision is not possible" in unescape(response.get_data(as_text=True))
     assert status_of(benchmark) == BenchmarkStatus.TEST_FAILED

@@ -6,17 +6,9 @@ from app.extensions import db
 from app.models import Run, RunStatus, StepStatus
 from app.services.queue import redis_client
 from app.services.run_events import publish_many
-from tests.conftest import post_form, sign_in
-from tests.factories import make_user
-from tests.web.run_helpers import (
-    HASH,
-    fail_run,
-    log_event,
-    make_trio,
-    pass_run,
-    run_steps,
-    start_run,
-)
+from tests.support.accounts import make_user, sign_in_as
+from tests.support.runs import HASH, fail_run, log_event, make_trio, pass_run, run_steps, start_run
+from tests.support.web import post_form
 
 
 def run_count() -> int:
@@ -74,7 +66,7 @@ def test_cancel_a_queued_run_ends_it_canceled_with_steps_skipped(member_client, 
 
 def test_another_member_cannot_cancel_a_run(client, member, admin):
     run = start_run(member)
-    sign_in(client, make_user("olga@example.org", "Olga Other").email)
+    sign_in_as(client, make_user("olga@example.org", "Olga Other"))
     token_page = "/runs/new"
     response = post_form(client, f"/runs/{run.id}/cancel", {}, page=token_page)
     assert response.status_code == 404

@@ -10,8 +10,8 @@ from app.extensions import db
 from app.jobs import tasks
 from app.models import Run, RunStatus, StepStatus
 from app.services import runs
-from tests.conftest import post_form
-from tests.web.run_helpers import start_run
+from tests.support.runs import start_run
+from tests.support.web import post_form
 
 
 def reload(run_id: int) -> Run:

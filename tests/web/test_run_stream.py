@@ -7,7 +7,8 @@ from app.models import Run, RunStatus
 from app.services.queue import redis_client
 from app.services.run_events import events_key, publish, publish_many
 from app.services.runs import finish_run, mark_running
-from tests.web.run_helpers import fail_run, log_event, pass_run, sse_blocks, start_run
+from tests.support.runs import fail_run, log_event, pass_run, start_run
+from tests.support.web import sse_blocks
 
 
 @pytest.fixture

@@ -12,16 +12,9 @@ from app.runs.display import flatten, format_duration, slot_summary
 from app.services.queue import get_queue
 from app.services.reaper import housekeeping
 from app.settings import reconfigure
-from tests.conftest import post_form, sign_in
-from tests.factories import make_user
-from tests.web.run_helpers import (
-    HASH,
-    fail_run,
-    make_container,
-    make_trio,
-    pass_run,
-    start_run,
-)
+from tests.support.accounts import make_user, sign_in_as
+from tests.support.runs import HASH, fail_run, make_container, make_trio, pass_run, start_run
+from tests.support.web import post_form
 
 NEW = "/runs/new"
 LINKS = "https://files.example.org"
@@ -237,7 +230,7 @@ def test_runs_list_shows_my_runs_newest_first_and_not_others(client, member):
     other = make_user("olga@example.org", "Olga Other")
     first, second = start_run(member), start_run(member)
     theirs = start_run(other)
-    sign_in(client, member.email)
+    sign_in_as(client, member)
     body = client.get("/runs/").get_data(as_text=True)
     assert body.index(f'/runs/{second.id}"') < body.index(f'/runs/{first.id}"')
     assert f'/runs/{theirs.id}"' not in body
@@ -267,12 +260,12 @@ def test_runs_list_is_paginated(member_client, member, app):
 
 def test_run_page_is_404_for_another_member_and_visible_to_an_admin(client, member, admin):
     run = start_run(make_user("olga@example.org", "Olga Other"))
-    sign_in(client, member.email)
+    sign_in_as(client, member)
     assert client.get(f"/runs/{run.id}").status_code == 404
     assert client.get(f"/runs/{run.id}/events").status_code == 404
     assert client.get(f"/runs/{run.id}/log.txt").status_code == 404
     post_form(client, "/account/signout", {}, page="/")
-    sign_in(client, admin.email)
+    sign_in_as(client, admin)
     assert client.get(f"/runs/{run.id}").status_code == 200
 
 

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import post_form
-from tests.web.run_helpers import pass_run, start_run
+from tests.support.runs import pass_run, start_run
+from tests.support.web import post_form
 
 PAGE_HEADERS = {
     "X-Content-Type-Options": "nosniff",

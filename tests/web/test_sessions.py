@@ -11,8 +11,9 @@ from app.models import AccountSession, User
 from app.runs import stream as stream_module
 from app.services.accounts import set_active
 from app.settings import reconfigure
-from tests.conftest import PASSWORD, post_form
-from tests.web.run_helpers import sse_blocks, start_run
+from tests.support.accounts import PASSWORD
+from tests.support.runs import start_run
+from tests.support.web import post_form, sse_blocks
 
 
 def forget_request_state() -> None:

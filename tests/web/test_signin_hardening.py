@@ -6,8 +6,8 @@ import werkzeug.security
 import app.models.user as user_module
 import app.services.accounts as accounts
 from app.extensions import db
-from tests.conftest import post_form
-from tests.factories import PASSWORD, make_user
+from tests.support.accounts import PASSWORD, make_user
+from tests.support.web import post_form
 
 
 @pytest.fixture

@@ -5,8 +5,9 @@ import threading
 import pytest
 
 from app.runs.stream_slots import StreamSlots, stream_slots
-from tests.factories import make_user
-from tests.web.run_helpers import sse_blocks, start_run
+from tests.support.accounts import make_user
+from tests.support.runs import start_run
+from tests.support.web import sse_blocks
 
 
 @pytest.fixture
@@ -76,7 +77,7 @@ def test_a_client_that_leaves_mid_stream_releases_its_slot(member_client, member
 
 
 def test_a_stream_that_ends_releases_its_slot(member_client, member, app):
-    from tests.web.run_helpers import fail_run
+    from tests.support.runs import fail_run
 
     run_id = start_run(member).id
     fail_run(run_id, "fetch", summary="Bad hash.")
@@ -105,7 +106,7 @@ def test_counting_is_exact_under_many_threads():
 
 
 def test_the_process_cap_defaults_to_half_the_web_threads(config):
-    from tests.conftest import own_app
+    from tests.support.app import own_app
 
     config.update(SSE_MAX_PER_PROCESS=0, WEB_THREADS=10)
     with own_app(config) as other:

@@ -6,17 +6,13 @@ import os
 import signal
 import subprocess
 
-import docker
 import pytest
-from flask import current_app
 
-from app.database import installation_site
 from app.extensions import db
-from app.models import Container, ContainerState, Role, Run, RunStatus, StepStatus
+from app.models import Container, ContainerState, Role, RunStatus, StepStatus
 from app.services.runs import cancel_run, create_run, slot_from_container, slot_from_links
-from tests.support.services import wait_until
-from tests.worker import variants
-from tests.worker.helpers import (
+from tests.support.compat import containers_of, fresh_run, sleeping_run, step_running
+from tests.support.processes import (
     PROJECT_ROOT,
     flask_command,
     run_burst_worker,
@@ -24,58 +20,28 @@ from tests.worker.helpers import (
     stop_worker,
     worker_env,
 )
-from tests.worker.trio import TRIO_DIR, serve_trio
-from workers.run_labels import run_labels
+from tests.support.services import wait_until
+from tests.support.trio import TRIO_DIR, serve_trio
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
 
-def _fresh(run_id: int) -> Run:
-    db.session.expire_all()
-    return db.session.get(Run, run_id)
-
-
-def _step_running(run_id: int, name: str) -> bool:
-    run = _fresh(run_id)
-    return any(s.name == name and s.status == StepStatus.RUNNING for s in run.steps)
-
-
-def _containers_of(run_id: int) -> list:
-    client = docker.from_env()
-    try:
-        labels = run_labels(installation_site(current_app.config), run_id)
-        filters = {"label": [f"{key}={value}" for key, value in labels.items()]}
-        return client.containers.list(all=True, sparse=True, filters=filters)
-    finally:
-        client.close()
-
-
-def _sleeping_run(member, assets) -> Run:
-    links = serve_trio(assets, model=variants.model_config(variants.SLEEPS))
-    slots = {
-        "data_preparator": slot_from_links(links["prep"], parameters_url=links["prep_params"]),
-        "model": slot_from_links(links["model"]),
-        "evaluator": slot_from_links(links["evaluator"]),
-    }
-    return create_run(member, slots=slots, demo_url=links["demo"])
-
-
 def test_cancel_during_a_step_kills_the_container_within_seconds(
-    app, member, assets, test_images, worker_config, tmp_path
+    app, member, assets, test_images, config, tmp_path
 ):
-    run = _sleeping_run(member, assets)
-    worker = start_worker(worker_config, tmp_path / "worker.log")
+    run = sleeping_run(member, assets)
+    worker = start_worker(config, tmp_path / "worker.log")
     try:
-        assert wait_until(lambda: _step_running(run.id, "infer"), timeout=60), (
+        assert wait_until(lambda: step_running(run.id, "infer"), timeout=60), (
             tmp_path / "worker.log"
         ).read_text()[-3000:]
-        assert wait_until(lambda: len(_containers_of(run.id)) == 1, timeout=10)
-        cancel_run(_fresh(run.id), member)
-        assert wait_until(lambda: _fresh(run.id).status == RunStatus.CANCELED, timeout=15)
-        assert wait_until(lambda: _containers_of(run.id) == [], timeout=5)
+        assert wait_until(lambda: len(containers_of(run.id)) == 1, timeout=10)
+        cancel_run(fresh_run(run.id), member)
+        assert wait_until(lambda: fresh_run(run.id).status == RunStatus.CANCELED, timeout=15)
+        assert wait_until(lambda: containers_of(run.id) == [], timeout=5)
     finally:
         stop_worker(worker)
-    run = _fresh(run.id)
+    run = fresh_run(run.id)
     assert run.failure_cause == "canceled"
     statuses = {s.name: s.status for s in run.steps}
     assert statuses["evaluate"] == StepStatus.SKIPPED
@@ -83,37 +49,37 @@ def test_cancel_during_a_step_kills_the_container_within_seconds(
 
 
 def test_killed_worker_ends_the_run_as_error_and_leaves_no_container(
-    app, member, assets, test_images, worker_config, tmp_path
+    app, member, assets, test_images, config, tmp_path
 ):
-    run = _sleeping_run(member, assets)
-    worker = start_worker(worker_config, tmp_path / "worker.log")
+    run = sleeping_run(member, assets)
+    worker = start_worker(config, tmp_path / "worker.log")
     try:
-        assert wait_until(lambda: _step_running(run.id, "infer"), timeout=60)
-        assert wait_until(lambda: len(_containers_of(run.id)) == 1, timeout=10)
+        assert wait_until(lambda: step_running(run.id, "infer"), timeout=60)
+        assert wait_until(lambda: len(containers_of(run.id)) == 1, timeout=10)
         os.killpg(worker.pid, signal.SIGKILL)  # the worker and its work horse, no cleanup
         worker.wait(timeout=10)
     finally:
         stop_worker(worker)
-    assert _fresh(run.id).status == RunStatus.RUNNING  # nobody has noticed yet
+    assert fresh_run(run.id).status == RunStatus.RUNNING  # nobody has noticed yet
     reap = subprocess.run(
         flask_command("runs", "reap"),
         cwd=PROJECT_ROOT,
-        env=worker_env(worker_config),
+        env=worker_env(config),
         capture_output=True,
         text=True,
         timeout=60,
     )
     assert reap.returncode == 0, reap.stderr
     assert "1 run(s) ended as lost" in reap.stdout
-    run = _fresh(run.id)
+    run = fresh_run(run.id)
     assert run.status == RunStatus.ERROR
     assert run.failure_cause == "worker_lost"
     assert "stopped unexpectedly" in run.failure_summary
-    assert _containers_of(run.id) == []
+    assert containers_of(run.id) == []
 
 
 def test_changed_digest_of_an_operational_container_fails_naming_both(
-    app, member, assets, test_images, worker_config
+    app, member, assets, test_images, config
 ):
     links = serve_trio(assets)
     pinned = "sha256:" + "0" * 64
@@ -137,9 +103,9 @@ def test_changed_digest_of_an_operational_container_fails_naming_both(
         "evaluator": slot_from_links(links["evaluator"]),
     }
     run = create_run(member, slots=slots, demo_url=links["demo"])
-    result = run_burst_worker(worker_config)
+    result = run_burst_worker(config)
     assert result.returncode == 0, result.stderr[-3000:]
-    run = _fresh(run.id)
+    run = fresh_run(run.id)
     assert run.status == RunStatus.FAILED
     assert run.failure_cause == "digest_mismatch"
     assert pinned in run.failure_summary

@@ -9,8 +9,8 @@ from app.jobs.tasks import run_compatibility_test
 from app.models import Run, RunStatus, StepStatus
 from app.services.runs import create_run, slot_from_links
 from app.settings import reconfigure
-from tests.worker import variants
-from tests.worker.trio import serve_trio
+from tests.support import variants
+from tests.support.trio import serve_trio
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -98,7 +98,7 @@ def test_broken_demo_archive_fails_fetch_with_the_problem(app, member, assets, t
 
 
 def test_model_config_given_as_evaluator_fails_fetch(app, member, assets, test_images):
-    from tests.worker.trio import TRIO_DIR
+    from tests.support.trio import TRIO_DIR
 
     run = _run_with(member, assets, evaluator=(TRIO_DIR / "model.yaml").read_bytes())
     assert run.status == RunStatus.FAILED

@@ -9,9 +9,9 @@ from app.extensions import db
 from app.models import Run, RunStatus, StepStatus
 from app.runs.stream import log_lines
 from app.services.runs import create_run, slot_from_links
-from tests.worker.helpers import run_burst_worker
-from tests.worker.trio import TRIO_DIR, serve_trio
-from tests.worker.variants import evaluator_config, model_config
+from tests.support.processes import run_burst_worker
+from tests.support.trio import TRIO_DIR, serve_trio
+from tests.support.variants import evaluator_config, model_config
 from workers.log_lines import PLATFORM, parse_line
 from workers.safe_text import has_unsafe
 
@@ -43,8 +43,8 @@ RAW_NUL_RESULTS = f"{EVALUATE} && printf 'raw: a\\000b\\n' >> /mlcube_io2/result
 
 
 @pytest.fixture(autouse=True)
-def _small_log_caps(worker_config):
-    worker_config.update(MAX_LOG_BYTES=5 * STEP_SHARE, MAX_LOG_LINE_CHARS=2000)
+def _small_log_caps(config):
+    config.update(MAX_LOG_BYTES=5 * STEP_SHARE, MAX_LOG_LINE_CHARS=2000)
 
 
 def prep_config(statistics_command: str) -> bytes:
@@ -53,7 +53,7 @@ def prep_config(statistics_command: str) -> bytes:
     return yaml.safe_dump(config).encode()
 
 
-def run_through_worker(member, assets, worker_config, **overrides: bytes) -> Run:
+def run_through_worker(member, assets, config, **overrides: bytes) -> Run:
     links = serve_trio(assets, **overrides)
     slots = {
         "data_preparator": slot_from_links(links["prep"], parameters_url=links["prep_params"]),
@@ -61,7 +61,7 @@ def run_through_worker(member, assets, worker_config, **overrides: bytes) -> Run
         "evaluator": slot_from_links(links["evaluator"]),
     }
     run = create_run(member, slots=slots, demo_url=links["demo"])
-    result = run_burst_worker(worker_config, timeout=240)
+    result = run_burst_worker(config, timeout=240)
     assert result.returncode == 0, result.stderr[-3000:]
     db.session.expire_all()
     return db.session.get(Run, run.id)
@@ -76,9 +76,9 @@ def assert_stored_text_is_clean(run: Run) -> None:
 
 
 def test_a_flooding_model_passes_with_its_log_cut_to_its_share(
-    app, member, assets, worker_config, test_images, member_client
+    app, member, assets, config, test_images, member_client
 ):
-    run = run_through_worker(member, assets, worker_config, model=model_config(FLOODS))
+    run = run_through_worker(member, assets, config, model=model_config(FLOODS))
     assert run.status == RunStatus.PASSED, (run.failure_summary, run.log_text[-3000:])
     assert run.results == {"accuracy": 0.75, "cases": 4, "correct": 3}
 
@@ -100,12 +100,12 @@ def test_a_flooding_model_passes_with_its_log_cut_to_its_share(
 
 
 def test_imitations_escapes_and_odd_bytes_leave_a_passed_run_with_marked_clean_text(
-    app, member, assets, worker_config, test_images, member_client
+    app, member, assets, config, test_images, member_client
 ):
     run = run_through_worker(
         member,
         assets,
-        worker_config,
+        config,
         prep=prep_config(ODD_STATISTICS),
         evaluator=evaluator_config(["sh", "-c", FORGES]),
     )
@@ -141,10 +141,10 @@ def test_imitations_escapes_and_odd_bytes_leave_a_passed_run_with_marked_clean_t
 
 
 def test_results_with_a_raw_nul_fail_the_step_and_keep_the_evidence(
-    app, member, assets, worker_config, test_images
+    app, member, assets, config, test_images
 ):
     run = run_through_worker(
-        member, assets, worker_config, evaluator=evaluator_config(["sh", "-c", RAW_NUL_RESULTS])
+        member, assets, config, evaluator=evaluator_config(["sh", "-c", RAW_NUL_RESULTS])
     )
     assert run.status == RunStatus.FAILED
     assert run.failure_cause == "bad_output"

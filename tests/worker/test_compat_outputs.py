@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from app.extensions import db
 from app.jobs.tasks import run_compatibility_test
 from app.models import Run, RunStatus, StepStatus
 from app.services.runs import cancel_run, create_run, slot_from_links
+from tests.support import hostile
+from tests.support.compat import fresh_run
+from tests.support.processes import run_burst_worker, start_worker, stop_worker
 from tests.support.services import wait_until
-from tests.worker import hostile
-from tests.worker.helpers import run_burst_worker, start_worker, stop_worker
-from tests.worker.trio import serve_trio
+from tests.support.trio import serve_trio
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -30,17 +30,12 @@ def _create(member, assets, **overrides: bytes) -> Run:
     return create_run(member, slots=slots, demo_url=links["demo"])
 
 
-def _fresh(run_id: int) -> Run:
-    db.session.expire_all()
-    return db.session.get(Run, run_id)
-
-
 def _run_here(member, assets, **overrides: bytes) -> tuple[Run, float]:
     """Run the test in this process; return the finished run and how long it took."""
     run = _create(member, assets, **overrides)
     started = time.monotonic()
     run_compatibility_test(run.id)
-    return _fresh(run.id), time.monotonic() - started
+    return fresh_run(run.id), time.monotonic() - started
 
 
 def _step(run: Run, name: str):
@@ -84,14 +79,14 @@ def test_link_to_etc_shadow_names_the_path_and_never_shows_its_content(
 
 
 def test_fifo_in_prepared_labels_fails_at_once_through_a_real_worker(
-    app, member, assets, test_images, worker_config
+    app, member, assets, test_images, config
 ):
     run = _create(member, assets, prep=hostile.prep_config(hostile.FIFO_IN_LABELS))
     started = time.monotonic()
-    result = run_burst_worker(worker_config, timeout=90)  # a blocked open would hang here
+    result = run_burst_worker(config, timeout=90)  # a blocked open would hang here
     assert result.returncode == 0, result.stderr[-3000:]
     assert time.monotonic() - started < 60
-    run = _fresh(run.id)
+    run = fresh_run(run.id)
     assert run.status == RunStatus.FAILED
     assert "prepared labels: pipe.txt is a named pipe (FIFO)" in run.failure_summary
 
@@ -131,26 +126,26 @@ def test_sparse_results_file_is_refused_by_its_size(app, member, assets, test_im
 
 
 def test_cancel_while_hashing_a_huge_output_ends_the_run_canceled(
-    app, member, assets, test_images, worker_config, tmp_path
+    app, member, assets, test_images, config, tmp_path
 ):
-    worker_config["MAX_OUTPUT_BYTES"] = 2 << 40  # let the terabyte through, to hash for ages
+    config["MAX_OUTPUT_BYTES"] = 2 << 40  # let the terabyte through, to hash for ages
     run = _create(member, assets, prep=hostile.prep_config(hostile.SPARSE_TERABYTE))
-    log_file = Path(worker_config["WORK_DIR"]) / "runs" / f"run-{run.id}.log"
-    worker = start_worker(worker_config, tmp_path / "worker.log")
+    log_file = Path(config["WORK_DIR"]) / "runs" / f"run-{run.id}.log"
+    worker = start_worker(config, tmp_path / "worker.log")
     try:
         hashing = "[prepare] [benchgate] Checking and hashing the prepared data"
         assert wait_until(
             lambda: log_file.exists() and hashing in log_file.read_text(), timeout=90
         ), (tmp_path / "worker.log").read_text()[-3000:]
         time.sleep(1)  # well into the terabyte
-        assert _fresh(run.id).status == RunStatus.RUNNING
-        cancel_run(_fresh(run.id), member)
+        assert fresh_run(run.id).status == RunStatus.RUNNING
+        cancel_run(fresh_run(run.id), member)
         asked = time.monotonic()
-        assert wait_until(lambda: _fresh(run.id).status == RunStatus.CANCELED, timeout=20)
+        assert wait_until(lambda: fresh_run(run.id).status == RunStatus.CANCELED, timeout=20)
         assert time.monotonic() - asked < 20
     finally:
         stop_worker(worker)
-    run = _fresh(run.id)
+    run = fresh_run(run.id)
     assert run.failure_cause == "canceled"
     assert "canceled while Benchgate was checking and hashing the prepared data" in (
         run.failure_summary

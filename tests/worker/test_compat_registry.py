@@ -14,10 +14,10 @@ from app.models import Container, ContainerState, Role, Run, RunStatus, StepStat
 from app.services.runs import create_run, slot_from_container, slot_from_links
 from app.settings import reconfigure
 from tests.support.banner_server import BannerServer
+from tests.support.compat import containers_of, fresh_run, sleeping_run, step_running
+from tests.support.processes import run_burst_worker, start_worker, stop_worker
 from tests.support.services import wait_until
-from tests.worker.helpers import run_burst_worker, start_worker, stop_worker
-from tests.worker.test_compat_control import _containers_of, _fresh, _sleeping_run, _step_running
-from tests.worker.trio import TRIO_DIR, serve_trio
+from tests.support.trio import TRIO_DIR, serve_trio
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -55,7 +55,7 @@ def _assert_refused_without_contact(run: Run, banner: BannerServer, image: str) 
 
 
 def test_a_stored_container_from_a_registry_no_longer_allowed_is_refused_by_the_worker(
-    app, member, assets, test_images, worker_config, banner
+    app, member, assets, test_images, config, banner
 ):
     image = f"127.0.0.1:{banner.port}/x:1"
     links = serve_trio(assets)
@@ -76,9 +76,9 @@ def test_a_stored_container_from_a_registry_no_longer_allowed_is_refused_by_the_
     run = create_run(
         member, slots=_slots(links, slot_from_container(model)), demo_url=links["demo"]
     )
-    result = run_burst_worker(worker_config)
+    result = run_burst_worker(config)
     assert result.returncode == 0, result.stderr[-3000:]
-    _assert_refused_without_contact(_fresh(run.id), banner, image)
+    _assert_refused_without_contact(fresh_run(run.id), banner, image)
 
 
 def test_an_ad_hoc_configuration_from_a_loopback_registry_is_refused_before_any_pull(
@@ -97,16 +97,16 @@ def test_an_ad_hoc_configuration_from_a_loopback_registry_is_refused_before_any_
 
 
 def test_a_locally_built_image_fails_the_run_unless_the_operator_allows_local_images(
-    app, member, assets, test_images, worker_config
+    app, member, assets, test_images, config
 ):
-    worker_config["ALLOWED_REGISTRIES"] = "docker.io"  # IMAGE_PULL_POLICY is "never" here
+    config["ALLOWED_REGISTRIES"] = "docker.io"  # IMAGE_PULL_POLICY is "never" here
     links = serve_trio(assets)
     run = create_run(
         member, slots=_slots(links, slot_from_links(links["model"])), demo_url=links["demo"]
     )
-    result = run_burst_worker(worker_config)
+    result = run_burst_worker(config)
     assert result.returncode == 0, result.stderr[-3000:]
-    run = _fresh(run.id)
+    run = fresh_run(run.id)
     assert run.status == RunStatus.FAILED
     assert run.failure_cause == "image_refused"
     assert "made or renamed here rather than downloaded from its registry" in run.failure_summary
@@ -115,21 +115,21 @@ def test_a_locally_built_image_fails_the_run_unless_the_operator_allows_local_im
 
 @pytest.mark.timeout(180)
 def test_a_container_removed_by_someone_else_ends_the_run_with_that_cause(
-    app, member, assets, test_images, worker_config, tmp_path
+    app, member, assets, test_images, config, tmp_path
 ):
-    run = _sleeping_run(member, assets)
-    worker = start_worker(worker_config, tmp_path / "worker.log")
+    run = sleeping_run(member, assets)
+    worker = start_worker(config, tmp_path / "worker.log")
     try:
-        assert wait_until(lambda: _step_running(run.id, "infer"), timeout=60)
-        assert wait_until(lambda: len(_containers_of(run.id)) == 1, timeout=10)
-        container_id = _containers_of(run.id)[0].id
+        assert wait_until(lambda: step_running(run.id, "infer"), timeout=60)
+        assert wait_until(lambda: len(containers_of(run.id)) == 1, timeout=10)
+        container_id = containers_of(run.id)[0].id
         subprocess.run(["docker", "rm", "-f", container_id], check=True, timeout=30)
-        assert wait_until(lambda: _fresh(run.id).status == RunStatus.ERROR, timeout=30), (
+        assert wait_until(lambda: fresh_run(run.id).status == RunStatus.ERROR, timeout=30), (
             tmp_path / "worker.log"
         ).read_text()[-3000:]
     finally:
         stop_worker(worker)
-    run = _fresh(run.id)
+    run = fresh_run(run.id)
     assert run.failure_cause == "container_removed"
     assert "removed by something else on the worker" in run.failure_summary
     infer = next(s for s in run.steps if s.name == "infer")

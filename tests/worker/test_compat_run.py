@@ -11,8 +11,8 @@ from app.extensions import db
 from app.models import Run, RunStatus, StepStatus
 from app.services.run_events import read_events
 from app.services.runs import create_run, slot_from_links
-from tests.worker.helpers import run_burst_worker
-from tests.worker.trio import DEMO_CASES
+from tests.support.processes import run_burst_worker
+from tests.support.trio import DEMO_CASES
 from workers.run_labels import run_labels
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
@@ -43,13 +43,11 @@ def _reload(run_id: int) -> Run:
     return db.session.get(Run, run_id)
 
 
-def test_passing_trio_through_a_real_worker_records_results_and_evidence(
-    app, member, trio, worker_config
-):
+def test_passing_trio_through_a_real_worker_records_results_and_evidence(app, member, trio, config):
     run = create_run(member, slots=_trio_slots(trio), demo_url=trio["demo"])
     assert run.dispatched
 
-    result = run_burst_worker(worker_config)
+    result = run_burst_worker(config)
     assert result.returncode == 0, result.stderr[-3000:]
 
     run = _reload(run.id)
@@ -97,10 +95,10 @@ def test_passing_trio_through_a_real_worker_records_results_and_evidence(
     assert leftovers == []
 
 
-def test_hash_mismatch_on_the_demo_fails_before_any_container(app, member, trio, worker_config):
+def test_hash_mismatch_on_the_demo_fails_before_any_container(app, member, trio, config):
     wrong = "0" * 64
     run = create_run(member, slots=_trio_slots(trio), demo_url=trio["demo"], demo_sha256=wrong)
-    result = run_burst_worker(worker_config)
+    result = run_burst_worker(config)
     assert result.returncode == 0, result.stderr[-3000:]
     run = _reload(run.id)
     assert run.status == RunStatus.FAILED

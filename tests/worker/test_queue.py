@@ -3,8 +3,8 @@
 from app.extensions import db
 from app.models import QueueCheck
 from app.services.queue import worker_docker_status
-from tests.conftest import post_form
-from tests.worker.helpers import run_burst_worker
+from tests.support.processes import run_burst_worker
+from tests.support.web import post_form
 
 
 def test_burst_worker_answers_a_queue_check_sent_from_the_admin_page(admin_client, config):
@@ -49,7 +49,7 @@ def test_worker_reports_whether_it_reaches_docker(app, config):
 def test_a_starting_worker_ends_runs_whose_worker_is_gone(app, config, member):
     from app.models import Run, RunStatus
     from app.services.runs import mark_running
-    from tests.web.run_helpers import start_run
+    from tests.support.runs import start_run
 
     run = start_run(member)
     assert mark_running(run.id, "vanished-host.4242")  # a worker that no longer exists

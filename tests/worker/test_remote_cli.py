@@ -13,22 +13,22 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Run, RunStatus
-from tests.browser.live import LivePortal
-from tests.conftest import TEST_DATABASE_URL
-from tests.web.api.helpers import make_token
-from tests.worker import variants
-from tests.worker.helpers import PROJECT_ROOT
-from tests.worker.trio import serve_trio
+from tests.support import variants
+from tests.support.api import make_token
+from tests.support.app import TEST_DATABASE_URL
+from tests.support.portal import LivePortal
+from tests.support.processes import PROJECT_ROOT
+from tests.support.trio import serve_trio
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
 
 @pytest.fixture
-def portal(app, worker_config, tmp_path) -> Iterator[LivePortal]:
+def portal(app, config, tmp_path) -> Iterator[LivePortal]:
     """Benchgate served by gunicorn with one worker, on this test's database and Redis."""
     if not TEST_DATABASE_URL:
         db.session.commit()
-    live = LivePortal(worker_config, tmp_path).start()
+    live = LivePortal(config, tmp_path).start()
     yield live
     live.stop()
 

@@ -8,7 +8,7 @@ from schemathesis import GenerationMode
 
 from app.services.api_tokens import create_token
 from app.settings import reconfigure
-from tests.web.run_helpers import make_trio, pass_run, start_run
+from tests.support.runs import make_trio, pass_run, start_run
 
 pytestmark = pytest.mark.slow
 

@@ -13,10 +13,10 @@ from app.models import (
 )
 from app.services.notifications import notify
 from app.services.runs import finish_run, mark_running
-from tests.factories import make_user
-from tests.web.api.helpers import call, make_token
-from tests.web.benchmark_helpers import finish_test, make_trio, record_benchmark, serve_demo
-from tests.web.container_helpers import make_container
+from tests.support.accounts import make_user
+from tests.support.api import call, make_token
+from tests.support.benchmarks import finish_test, make_trio, record_benchmark, serve_demo
+from tests.support.containers import make_container
 
 
 def body_for(trio, demo_url: str, **overrides) -> dict:

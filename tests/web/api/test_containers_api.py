@@ -5,9 +5,9 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Container, ContainerState, Role
-from tests.factories import make_user
-from tests.web.api.helpers import call, make_token
-from tests.web.container_helpers import example, make_container, prep_links, sha256
+from tests.support.accounts import make_user
+from tests.support.api import call, make_token
+from tests.support.containers import example, make_container, prep_links, sha256
 
 
 @pytest.fixture

@@ -10,17 +10,10 @@ from app.runs.stream_slots import init_stream_slots
 from app.services.queue import redis_client
 from app.services.run_events import publish_many
 from app.settings import reconfigure
-from tests.factories import make_user
-from tests.web.api.helpers import call, make_token
-from tests.web.run_helpers import (
-    DEMO,
-    fail_run,
-    log_event,
-    make_trio,
-    pass_run,
-    sse_blocks,
-    start_run,
-)
+from tests.support.accounts import make_user
+from tests.support.api import call, make_token
+from tests.support.runs import DEMO, fail_run, log_event, make_trio, pass_run, start_run
+from tests.support.web import sse_blocks
 
 
 @pytest.fixture

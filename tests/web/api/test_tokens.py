@@ -10,8 +10,8 @@ from app.extensions import db
 from app.models import ApiToken, utcnow
 from app.services.accounts import set_active
 from app.settings import reconfigure
-from tests.conftest import csrf_token, post_form
-from tests.web.api.helpers import call, make_token
+from tests.support.api import call, make_token
+from tests.support.web import csrf_token, post_form
 
 SECRET_RE = re.compile(r'<code class="token-secret">(bgt_[A-Za-z0-9_-]+)</code>')
 

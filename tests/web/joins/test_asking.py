@@ -21,11 +21,11 @@ from app.services import join_requests
 from app.services.errors import Refusal
 from app.services.join_policy import set_join_policy
 from app.services.join_requests import ask_to_join
-from tests.conftest import post_form
-from tests.factories import make_user
-from tests.web.benchmark_helpers import count, notifications_of, signed_in
-from tests.web.container_helpers import make_container
-from tests.web.joins.helpers import MODEL_RESULTS, finish, join_actions
+from tests.support.accounts import make_user, signed_in
+from tests.support.containers import make_container
+from tests.support.joins import MODEL_RESULTS, finish, join_actions
+from tests.support.records import count, notifications_of
+from tests.support.web import post_form
 
 # Asking
 
@@ -33,7 +33,7 @@ from tests.web.joins.helpers import MODEL_RESULTS, finish, join_actions
 def test_asking_creates_a_request_in_testing_and_a_run_of_the_benchmark_with_the_model(
     app, member, benchmark, model
 ):
-    browser = signed_in(app, member.email)
+    browser = signed_in(app, member)
     response = post_form(
         browser,
         f"/benchmarks/{benchmark.id}/join",
@@ -56,7 +56,7 @@ def test_asking_creates_a_request_in_testing_and_a_run_of_the_benchmark_with_the
 
 def test_a_kept_join_form_carries_each_session_its_own_token(app, member, benchmark, model):
     path = f"/benchmarks/{benchmark.id}"
-    first, second = signed_in(app, member.email), signed_in(app, member.email)
+    first, second = signed_in(app, member), signed_in(app, member)
 
     def joining_token(browser) -> str:
         for cached in ("_login_user", "csrf_token"):  # the test's app context outlives requests
@@ -75,7 +75,7 @@ def test_a_kept_join_form_carries_each_session_its_own_token(app, member, benchm
 
 
 def test_the_page_explains_what_asking_does(app, member, benchmark, model):
-    body = unescape(signed_in(app, member.email).get(f"/benchmarks/{benchmark.id}").text)
+    body = unescape(signed_in(app, member).get(f"/benchmarks/{benchmark.id}").text)
     assert "Ask to join with a model" in body and "Mia DenseNet" in body
     assert "data preparator and evaluator" in body and "owner" in body
 
@@ -85,7 +85,7 @@ def test_the_benchmark_page_lists_own_models_and_links_to_the_shared_ones(
 ):
     other = make_user("otto@example.org", "Otto")
     shared = make_container(other, "Otto released", operational=True)
-    browser = signed_in(app, member.email)
+    browser = signed_in(app, member)
     page = unescape(browser.get(f"/benchmarks/{benchmark.id}").text)
     # Every member opens this page; the models all the others share can be thousands.
     assert "Mia DenseNet" in page and "Otto released" not in page
@@ -101,7 +101,7 @@ def test_the_ask_page_of_a_benchmark_not_approved_sends_back_to_the_benchmark(
 ):
     benchmark.status = BenchmarkStatus.PENDING_APPROVAL
     db.session.commit()
-    response = signed_in(app, owner.email).get(f"/benchmarks/{benchmark.id}/join")
+    response = signed_in(app, owner).get(f"/benchmarks/{benchmark.id}/join")
     assert response.status_code == 302
     assert response.location.endswith(f"/benchmarks/{benchmark.id}#joining")
 
@@ -172,7 +172,7 @@ def test_two_askings_racing_past_the_check_leave_one_request_and_one_run(
 
 def test_a_refused_ask_through_the_page_says_why(app, member, benchmark, model):
     ask_to_join(benchmark, model, member)
-    browser = signed_in(app, member.email)
+    browser = signed_in(app, member)
     response = post_form(
         browser,
         f"/benchmarks/{benchmark.id}/join",

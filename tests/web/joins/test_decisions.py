@@ -10,17 +10,17 @@ from app.models import BenchmarkStatus, JoinRequest, JoinRequestStatus
 from app.services.errors import Refusal
 from app.services.join_policy import set_join_policy
 from app.services.join_requests import ask_to_join, decide_join_request
-from tests.conftest import post_form
-from tests.factories import make_user
-from tests.web.benchmark_helpers import count, notifications_of, signed_in
-from tests.web.container_helpers import make_container
-from tests.web.joins.helpers import decide, finish, join_actions
+from tests.support.accounts import make_user, signed_in
+from tests.support.containers import make_container
+from tests.support.joins import decide, finish, join_actions
+from tests.support.records import count, notifications_of
+from tests.support.web import post_form
 
 # Decisions
 
 
 def test_the_owner_approves_through_the_page(app, owner, member, pending):
-    response = decide(signed_in(app, owner.email), pending, "approve")
+    response = decide(signed_in(app, owner), pending, "approve")
     assert response.status_code == 302
     db.session.expire_all()
     assert pending.status == JoinRequestStatus.APPROVED and pending.decided_by_id == owner.id
@@ -29,7 +29,7 @@ def test_the_owner_approves_through_the_page(app, owner, member, pending):
 
 
 def test_an_admin_rejects_with_a_reason_and_the_asker_reads_it(app, admin, member, pending):
-    browser = signed_in(app, admin.email)
+    browser = signed_in(app, admin)
     decide(browser, pending, "reject")  # no reason: refused
     db.session.expire_all()
     assert pending.status == JoinRequestStatus.PENDING
@@ -44,7 +44,7 @@ def test_an_admin_rejects_with_a_reason_and_the_asker_reads_it(app, admin, membe
 def test_a_refused_decision_shows_its_page_with_the_reason_typed_and_the_error_by_it(
     app, owner, pending
 ):
-    browser = signed_in(app, owner.email)
+    browser = signed_in(app, owner)
     answer = decide(browser, pending, "reject")
     assert answer.status_code == 200
     reason_field = unescape(answer.text).split('id="reason-help"', 1)[1].split("</form>", 1)[0]
@@ -60,13 +60,13 @@ def test_a_refused_decision_shows_its_page_with_the_reason_typed_and_the_error_b
 
 def test_the_request_page_shows_both_results_to_the_owner_only(app, owner, member, pending):
     url = f"/benchmarks/join-requests/{pending.id}/decide"
-    page = signed_in(app, owner.email).get(url)
+    page = signed_in(app, owner).get(url)
     assert page.status_code == 200
     assert "Reference model" in page.text and "per_class.pneumonia" in page.text
     assert 'name="reject"' in page.text
     other = make_user("otto@example.org", "Otto Other")
-    assert signed_in(app, other.email).get(url).status_code == 404  # as if there were none
-    asker_page = signed_in(app, member.email).get(url)
+    assert signed_in(app, other).get(url).status_code == 404  # as if there were none
+    asker_page = signed_in(app, member).get(url)
     assert asker_page.status_code == 403  # the asker reads the outcome on the benchmark's page
 
 
@@ -80,13 +80,13 @@ def test_the_asker_cannot_decide_their_own_request_even_as_admin(app, admin, ben
     shared = make_container(admin, "Ada model")
     request = finish(ask_to_join(benchmark, shared, admin))
     assert request.status == JoinRequestStatus.PENDING
-    assert decide(signed_in(app, admin.email), request, "approve").status_code == 403
+    assert decide(signed_in(app, admin), request, "approve").status_code == 403
     db.session.expire_all()
     assert request.status == JoinRequestStatus.PENDING
 
 
 def test_the_asker_gets_403_deciding_on_their_request(app, member, pending):
-    assert decide(signed_in(app, member.email), pending, "approve").status_code == 403
+    assert decide(signed_in(app, member), pending, "approve").status_code == 403
     db.session.expire_all()
     assert pending.status == JoinRequestStatus.PENDING
 
@@ -94,7 +94,7 @@ def test_the_asker_gets_403_deciding_on_their_request(app, member, pending):
 def test_a_member_who_is_neither_owner_nor_admin_cannot_decide(app, pending):
     nosy = make_user("nosy@example.org", "Nosy")
     # Another member's request, of a benchmark not theirs: as if it did not exist.
-    assert decide(signed_in(app, nosy.email), pending, "approve").status_code == 404
+    assert decide(signed_in(app, nosy), pending, "approve").status_code == 404
     db.session.expire_all()
     assert pending.status == JoinRequestStatus.PENDING
     with pytest.raises(PermissionError):
@@ -127,7 +127,7 @@ def test_an_approved_model_cannot_ask_again(owner, member, benchmark, model, pen
 
 
 def test_owner_sees_the_results_of_the_reference_model_next_to_this_model(app, owner, pending):
-    body = unescape(signed_in(app, owner.email).get(f"/benchmarks/{pending.benchmark_id}").text)
+    body = unescape(signed_in(app, owner).get(f"/benchmarks/{pending.benchmark_id}").text)
     assert "Requests to join" in body and "Mia DenseNet" in body and "Mia Member" in body
     assert f"/runs/{pending.run_id}" in body
     compare = body[body.index("Requests to join") :]
@@ -137,20 +137,20 @@ def test_owner_sees_the_results_of_the_reference_model_next_to_this_model(app, o
 
 
 def test_members_see_their_own_requests_only(app, member, pending):
-    body = unescape(signed_in(app, member.email).get(f"/benchmarks/{pending.benchmark_id}").text)
+    body = unescape(signed_in(app, member).get(f"/benchmarks/{pending.benchmark_id}").text)
     assert "Your requests" in body and "Awaiting the owner's decision" in body
     yours = body[body.index("Your requests") :]
     assert f'/containers/{pending.model_id}">Mia DenseNet</a>' in yours
     assert f"/runs/{pending.run_id}" in yours
     assert "Requests to join" not in body and 'name="approve"' not in body
-    catalogue = signed_in(app, member.email).get("/benchmarks/").text
+    catalogue = signed_in(app, member).get("/benchmarks/").text
     assert 'href="/benchmarks/join-requests">My join requests</a>' in catalogue
-    mine = unescape(signed_in(app, member.email).get("/benchmarks/join-requests").text)
+    mine = unescape(signed_in(app, member).get("/benchmarks/join-requests").text)
     assert "Chest 2025" in mine and "Mia DenseNet" in mine
 
 
 def test_owner_sets_the_policy_and_bad_emails_are_refused(app, owner, benchmark):
-    browser = signed_in(app, owner.email)
+    browser = signed_in(app, owner)
     url = f"/benchmarks/{benchmark.id}/join-policy"
     page = f"/benchmarks/{benchmark.id}"
     assert browser.get(url).status_code == 200
@@ -178,7 +178,4 @@ def test_a_line_that_is_not_an_email_is_named_whole(owner, benchmark):
 def test_a_member_cannot_set_the_policy(app, member, benchmark):
     with pytest.raises(PermissionError):
         set_join_policy(benchmark, "always", "", member)
-    assert (
-        signed_in(app, member.email).get(f"/benchmarks/{benchmark.id}/join-policy").status_code
-        == 403
-    )
+    assert signed_in(app, member).get(f"/benchmarks/{benchmark.id}/join-policy").status_code == 403

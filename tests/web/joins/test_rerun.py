@@ -8,9 +8,9 @@ from app.models import BenchmarkStatus, Run, RunKind
 from app.services import runs as run_services
 from app.services.errors import Refusal
 from app.services.join_requests import ask_to_join
-from tests.conftest import post_form
-from tests.web.benchmark_helpers import signed_in
-from tests.web.joins.helpers import finish
+from tests.support.accounts import signed_in
+from tests.support.joins import finish
+from tests.support.web import post_form
 
 
 def run_count() -> int:
@@ -26,7 +26,7 @@ def join_run(member, benchmark, model) -> Run:
 def test_the_benchmark_owner_may_not_rerun_a_join_test_of_a_model_in_development(
     app, owner, join_run
 ):
-    client = signed_in(app, owner.email)
+    client = signed_in(app, owner)
     response = post_form(
         client,
         f"/runs/{join_run.id}/rerun",

@@ -1,4 +1,4 @@
-"""Fixtures for browser tests: a live portal, Debian's chromium, screenshots as artifacts."""
+"""Browser tests: a live portal, Debian's chromium, screenshots as artifacts, axe checks."""
 
 from __future__ import annotations
 
@@ -12,10 +12,9 @@ import pytest
 
 from app import create_app
 from app.extensions import db
-from tests.browser.live import LivePortal
-from tests.conftest import TEST_DATABASE_URL
-from tests.docker.conftest import docker_client, test_images  # noqa: F401 - shared fixtures
-from tests.support.http_server import AssetServer
+from tests.support.app import TEST_DATABASE_URL, WORKER_LIMITS, close_redis_clients
+from tests.support.engine import missing
+from tests.support.portal import LivePortal
 from tests.support.smtp import MailServer
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -27,7 +26,7 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshot
 def browser():
     """One headless chromium for the session (never downloaded: Debian's package)."""
     if not shutil.which(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium package")
+        missing(f"{CHROMIUM} is missing: install Debian's chromium package")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -40,33 +39,15 @@ def browser():
 
 
 @pytest.fixture
-def assets() -> Iterator[AssetServer]:
-    with AssetServer() as server:
-        yield server
-
-
-@pytest.fixture
-def mail_server() -> Iterator[MailServer]:
-    """The SMTP server the portal's worker sends to; tests read what it received."""
-    with MailServer() as server:
-        yield server
-
-
-@pytest.fixture
-def portal(config, tmp_path, mail_server) -> Iterator[LivePortal]:
+def portal(config, tmp_path, mail_server: MailServer) -> Iterator[LivePortal]:
     """Benchgate served by gunicorn with a worker, on this test's database and Redis."""
-    config.update(
-        MAIL_URL=mail_server.url,
-        IMAGE_PULL_POLICY="never",
-        CONTAINER_MEMORY_BYTES=256 * 2**20,
-        CONTAINER_TIMEOUT_SECONDS=60.0,
-    )
+    config.update(WORKER_LIMITS, MAIL_URL=mail_server.url)
     app = create_app(config)
     with app.app_context():
         if not TEST_DATABASE_URL:
             db.create_all()
         db.engine.dispose()
-    app.extensions["redis"].close()
+    close_redis_clients(app)
     live = LivePortal(config, tmp_path).start()
     live.mail = mail_server
     yield live

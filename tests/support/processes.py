@@ -1,4 +1,4 @@
-"""Running a real `flask worker` process against the test's database and Redis."""
+"""Child processes of the portal (`flask worker`, `flask db`) on the test's database and Redis."""
 
 from __future__ import annotations
 

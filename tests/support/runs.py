@@ -1,8 +1,8 @@
-"""Helpers of the run tests: containers recorded directly, a fake worker, an SSE reader."""
+"""Runs for tests: containers recorded directly, runs started, a fake worker's steps."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import Any
 
 from app.extensions import db
@@ -137,26 +137,6 @@ def fail_run(run_id: int, at: str = "infer", *, summary: str, tail: str = "", **
     return finish_run(
         run_id, RunStatus.FAILED, failure_cause="exit_code", failure_summary=summary, **fields
     )
-
-
-def sse_blocks(response) -> Iterator[dict[str, Any]]:
-    """Read a streamed text/event-stream response block by block, as a browser would.
-
-    Each block is a dict with `comments` (list), and `id`, `event`, `data`, `retry` when sent.
-    """
-    buffer = ""
-    for chunk in response.response:
-        buffer += chunk.decode() if isinstance(chunk, bytes) else chunk
-        while "\n\n" in buffer:
-            raw, buffer = buffer.split("\n\n", 1)
-            block: dict[str, Any] = {"comments": []}
-            for line in raw.split("\n"):
-                if line.startswith(":"):
-                    block["comments"].append(line[1:].strip())
-                else:
-                    field, _, value = line.partition(": ")
-                    block[field] = value
-            yield block
 
 
 def log_event(step: str, line: str, t: float = 0.0, src: str = "container") -> tuple[str, dict]:

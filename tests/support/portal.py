@@ -7,8 +7,8 @@ import sys
 import urllib.request
 from pathlib import Path
 
+from tests.support.processes import PROJECT_ROOT, flask_command, worker_env
 from tests.support.services import free_port, wait_until
-from tests.worker.helpers import PROJECT_ROOT, flask_command, worker_env
 
 
 class LivePortal:

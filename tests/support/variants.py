@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import yaml
 
-from tests.worker.trio import TRIO_DIR
+from tests.support.trio import TRIO_DIR
 
 
 def model_config(command: list[str] | str, **run_args: object) -> bytes:

@@ -1,6 +1,6 @@
 """Build the tiny FROM-scratch busybox images the Docker tests run, as benchgate-test/<name>.
 
-Each folder under images/ is a build context; the static busybox binary is added to a
+Each folder under tests/fixtures/images/ is a build context; the static busybox binary is added to a
 temporary copy at build time, so it never lands in the source tree. Images:
 
 - ok: upper-cases /input/* into /output/, writes /summary/summary.yaml, echoes $GREETING
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import docker
 
-IMAGES_DIR = Path(__file__).resolve().parent / "images"
+IMAGES_DIR = Path(__file__).resolve().parents[1] / "fixtures" / "images"
 TAG_PREFIX = "benchgate-test/"
 _PT_INTERP = 3  # ELF program header type naming a dynamic loader
 
@@ -56,7 +56,7 @@ def _is_static_elf(data: bytes) -> bool:
 
 
 def build_test_images(client: docker.DockerClient) -> dict[str, str]:
-    """Build every image under images/ and return {name: "benchgate-test/<name>:latest"}.
+    """Build every image under IMAGES_DIR and return {name: "benchgate-test/<name>:latest"}.
 
     Raises:
         FileNotFoundError: no static busybox on this machine.

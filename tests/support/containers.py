@@ -1,15 +1,14 @@
-"""Helpers of the container tests: example files, the registration form, records."""
+"""Containers for tests: example files, the registration form, records."""
 
 from __future__ import annotations
 
 import hashlib
-import html
 from pathlib import Path
 
 from app.extensions import db
 from app.models import Container, ContainerState, Role
-from tests.conftest import post_form
 from tests.support.http_server import AssetServer
+from tests.support.web import post_form
 
 CONFIGS = Path(__file__).resolve().parent.parent / "fixtures" / "configs"
 REGISTER = "/containers/register"
@@ -75,11 +74,6 @@ def make_container(
     db.session.add(container)
     db.session.commit()
     return container
-
-
-def page_text(response) -> str:
-    """The page's HTML with its entities decoded."""
-    return html.unescape(response.get_data(as_text=True))
 
 
 def names_listed(body: str) -> list[str]:

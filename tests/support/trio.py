@@ -1,10 +1,12 @@
-"""The toy benchmark used by the worker and browser tests: configs, a demo archive, variants."""
+"""The toy benchmark of the worker and browser tests: its configs, a demo archive, its links."""
 
 from __future__ import annotations
 
 import io
 import tarfile
 from pathlib import Path
+
+import pytest
 
 from tests.support.http_server import AssetServer
 
@@ -68,3 +70,9 @@ def serve_trio(server: AssetServer, **overrides: bytes) -> dict[str, str]:
         "demo": "demo/demo_data.tar.gz",
     }
     return {key: server.add_bytes("/" + names[key], data) for key, data in files.items()}
+
+
+@pytest.fixture
+def trio(assets, test_images) -> dict[str, str]:
+    """Links to the passing toy benchmark: prep, prep_params, model, evaluator, demo."""
+    return serve_trio(assets)

@@ -1,25 +1,23 @@
-"""Helpers of the benchmark tests: containers, the submission form, finishing a test run."""
+"""Benchmarks for tests: records, the submission form, finishing a test run as the worker."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import g
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app.extensions import db
 from app.models import (
     AuditEvent,
     Benchmark,
     BenchmarkStatus,
-    Notification,
     Role,
     RunStatus,
     utcnow,
 )
 from app.services.runs import finish_run, mark_running
-from tests.conftest import post_form, sign_in
-from tests.web.container_helpers import make_container
+from tests.support.containers import make_container
+from tests.support.web import post_form
 
 NEW = "/benchmarks/new"
 UID = "ab" * 32
@@ -55,16 +53,6 @@ def form_data(trio, demo_url: str, **overrides: Any) -> dict[str, Any]:
     }
     data.update(overrides)
     return {key: value for key, value in data.items() if value is not None}
-
-
-def signed_in(app, email: str):
-    """A browser of its own, signed in as email."""
-    # The test's app context outlives requests: forget the last member and their CSRF token.
-    for cached in ("_login_user", "csrf_token"):
-        g.pop(cached, None)
-    client = app.test_client()
-    sign_in(client, email)
-    return client
 
 
 def submit(client, data: dict, **kwargs):
@@ -130,15 +118,3 @@ def actions(benchmark: Benchmark) -> list[tuple[str, int | None, str | None]]:
         .order_by(AuditEvent.id)
     )
     return [(e.action, e.actor_id, e.reason) for e in events]
-
-
-def notifications_of(user) -> list[Notification]:
-    return list(
-        db.session.scalars(
-            select(Notification).where(Notification.user_id == user.id).order_by(Notification.id)
-        )
-    )
-
-
-def count(model) -> int:
-    return db.session.scalar(select(func.count()).select_from(model))

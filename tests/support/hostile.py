@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import yaml
 
-from tests.worker.trio import TRIO_DIR
+from tests.support.trio import TRIO_DIR
 
 PREPARE = "sh /app/prepare.sh /mlcube_io0 /mlcube_io1 /mlcube_io3 /mlcube_io4"
 INFER = "sh /app/infer.sh /mlcube_io0 /mlcube_io1"
