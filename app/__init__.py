@@ -16,6 +16,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from app.config import DEFAULT_SECRET_KEY, Config
 from app.database import ping_idle_connections
 from app.extensions import csrf, db, login_manager
+from app.passwords import weakness
 from app.settings import init_settings, settings
 from workers.registry_policy import RegistryPolicy
 from workers.roles import Role
@@ -67,6 +68,13 @@ def configure(app: Flask, test_config: dict[str, Any] | None) -> None:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
     # A mistyped registry list would otherwise show only when a form or a run first reads it.
     RegistryPolicy.from_setting(built.allowed_registries)
+    # A cheap password hash is for tests only; a mistyped method fails here, not at sign-up.
+    weak = weakness(built.password_hash_method)
+    if weak and not app.testing:
+        raise RuntimeError(
+            f"Benchgate refuses to hash passwords with {weak} outside tests. Leave "
+            "PASSWORD_HASH_METHOD unset (scrypt) or name a stronger method."
+        )
     if production and app.config["SECRET_KEY"] == DEFAULT_SECRET_KEY:
         raise RuntimeError(
             "Benchgate refuses to start with the default SECRET_KEY. Set the SECRET_KEY "

@@ -68,6 +68,9 @@ class Config:
     # SESSION_HOURS; sign-out, a password change and deactivation end them earlier.
     SESSION_LIFETIME_DAYS = 30.0
     SESSION_HOURS = 12.0  # a session without "remember me" (OWASP ASVS level 2: 12 hours)
+    # How passwords are hashed (werkzeug's method string). Only tests may use a cheaper one
+    # than scrypt's defaults (app.passwords.weakness): they hash hundreds of passwords.
+    PASSWORD_HASH_METHOD = "scrypt"
     # Failed sign-ins allowed per email and address, and per address whatever the email;
     # sign-ups per address (the syntax of the limits library).
     SIGNIN_LIMIT = "10 per 15 minutes"

@@ -66,6 +66,7 @@ class Settings:
     reset_link_minutes: float
     session_lifetime_days: float
     session_hours: float
+    password_hash_method: str
     signin_limit: str
     signin_address_limit: str
     signup_limit: str

@@ -5,10 +5,10 @@ from datetime import datetime
 from flask_login import UserMixin
 from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column, query_expression
-from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.database import utcnow
 from app.extensions import db
+from app.passwords import hash_password, password_matches
 
 
 def normalize_email(email: str) -> str:
@@ -61,13 +61,13 @@ class User(UserMixin, db.Model):
             raise RuntimeError("start a session (services.sessions.start_session) first")
         return self.session_token
 
-    def set_password(self, password: str) -> None:
-        """Store a salted scrypt hash of the password."""
-        self.password_hash = generate_password_hash(password)
+    def set_password(self, password: str, method: str) -> None:
+        """Store a salted hash of the password, made with method (PASSWORD_HASH_METHOD)."""
+        self.password_hash = hash_password(password, method)
 
     def check_password(self, password: str) -> bool:
         """Tell whether the password matches the stored hash."""
-        return check_password_hash(self.password_hash, password)
+        return password_matches(self.password_hash, password)
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.email}>"

@@ -7,11 +7,11 @@ from functools import cache
 
 from sqlalchemy import Select, bindparam, case, func, select
 from sqlalchemy.orm import with_expression
-from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.extensions import db
 from app.models import AccountSession, Notification, User, normalize_email, utcnow
 from app.names import name_problem, normalize_name
+from app.passwords import hash_password, password_matches
 from app.services.api_tokens import revoke_tokens_of
 from app.services.audit import record_event
 from app.services.errors import Refusal
@@ -25,6 +25,7 @@ from app.services.sessions import (
     note_seen,
     start_session,
 )
+from app.settings import settings
 
 
 def load_signed_in(token: str) -> User | None:
@@ -102,16 +103,16 @@ def add_user(email: str, display_name: str, password: str, *, is_admin: bool = F
     user = User(
         email=normalize_email(email), display_name=normalize_name(display_name), is_admin=is_admin
     )
-    user.set_password(password)
+    user.set_password(password, settings().password_hash_method)
     db.session.add(user)
     db.session.flush()  # its id, for the session and the links that follow
     return user
 
 
 @cache
-def _dummy_hash() -> str:
+def _dummy_hash(method: str) -> str:
     # Hashed as a real password is, so that checking it costs the same time.
-    return generate_password_hash(secrets.token_urlsafe(16))
+    return hash_password(secrets.token_urlsafe(16), method)
 
 
 def authenticate(email: str, password: str) -> User:
@@ -122,7 +123,7 @@ def authenticate(email: str, password: str) -> User:
     """
     user = find_user_by_email(email)
     if user is None:
-        check_password_hash(_dummy_hash(), password)
+        password_matches(_dummy_hash(settings().password_hash_method), password)
         raise Refusal("The email or the password is wrong.")
     if not user.check_password(password):
         raise Refusal("The email or the password is wrong.")
@@ -191,7 +192,7 @@ def change_password(user: User, current: str, new: str, *, remember: bool = Fals
     """
     if not user.check_password(current):
         raise Refusal("This is not your present password.")
-    user.set_password(new)
+    user.set_password(new, settings().password_hash_method)
     record_event(user, "change_password", user)
     # Every session ends, "remember me" included; this browser goes on in a new one.
     end_sessions_of(user, "password changed")
@@ -205,7 +206,7 @@ def reset_password(user: User, *, by: User) -> str:
     if user.id == by.id:
         raise Refusal("Change your own password on your account page.")
     password = secrets.token_urlsafe(12)
-    user.set_password(password)
+    user.set_password(password, settings().password_hash_method)
     record_event(by, "reset_password", user)
     end_sessions_of(user, "password reset by an administrator")
     queue_password_notice(user, f"by an administrator, {by.display_name}")

@@ -141,7 +141,7 @@ def reset_with_link(token: str, new_password: str) -> User:
     Proving the address this way also verifies it.
     """
     user = account_of_reset_link(token)
-    user.set_password(new_password)
+    user.set_password(new_password, settings().password_hash_method)
     if not user.is_verified:
         user.email_verified_at = utcnow()
     record_event(user, "reset_password_by_email", user)

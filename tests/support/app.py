@@ -41,6 +41,13 @@ def base_config(database_url: str, redis_url: str, work_dir: str) -> dict:
     }
 
 
+def as_production(config: dict) -> dict:
+    """The test's settings as a production start has them: not testing, strong hashes."""
+    production = {**config, "TESTING": False, "SECRET_KEY": "a-long-random-value"}
+    del production["PASSWORD_HASH_METHOD"]
+    return production
+
+
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory) -> Iterator[RedisServer]:
     """A private redis-server for the whole session (flushed before each test that uses it)."""

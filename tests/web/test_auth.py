@@ -29,7 +29,7 @@ def test_sign_up_creates_account_and_signs_in(client, app):
     assert "Welcome, Ana Silva" in response.get_data(as_text=True)
     user = db.session.scalar(select(User))
     assert user.email == "ana@hospital.org"
-    assert user.password_hash.startswith("scrypt:")
+    assert user.password_hash.startswith("pbkdf2:sha256:1$")  # the tests' PASSWORD_HASH_METHOD
     assert PASSWORD not in user.password_hash
 
 

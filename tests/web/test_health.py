@@ -3,7 +3,7 @@
 import pytest
 
 from app import create_app
-from tests.support.app import own_app
+from tests.support.app import as_production, own_app
 from tests.support.services import RedisServer
 
 
@@ -43,13 +43,13 @@ def test_healthz_answers_503_when_the_database_is_unreachable(config, tmp_path):
 
 
 def test_production_start_with_default_secret_key_refuses(config):
-    settings = {**config, "TESTING": False, "SECRET_KEY": "change-me"}
+    settings = {**as_production(config), "SECRET_KEY": "change-me"}
     with pytest.raises(RuntimeError, match="refuses to start with the default SECRET_KEY"):
         create_app(settings)
 
 
 def test_production_start_sends_secure_cookies_unless_told_otherwise(config):
-    production = {**config, "TESTING": False, "SECRET_KEY": "a-long-random-value"}
+    production = as_production(config)
     with own_app(production) as app:
         assert app.config["SESSION_COOKIE_SECURE"] and app.config["REMEMBER_COOKIE_SECURE"]
     with own_app({**production, "COOKIES_SECURE": "0"}) as app:
