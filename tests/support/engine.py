@@ -38,11 +38,11 @@ def missing(reason: str) -> None:
 @pytest.fixture(scope="session")
 def docker_client() -> Iterator[docker.DockerClient]:
     """A client of the engine named by DOCKER_HOST (or the default socket)."""
-    client = docker.from_env(timeout=30)
     try:
+        # from_env already asks the engine for its API version.
+        client = docker.from_env(timeout=30)
         client.ping()
     except Exception as exc:  # any failure here means "no engine", whatever its type
-        client.close()
         missing(f"no Docker engine answers ({exc}); start dockerd or set DOCKER_HOST")
     yield client
     client.close()
