@@ -1,1 +1,1 @@
-"""Helpers for tests: private services and a loopback HTTP asset server."""
+"""Fixtures and helpers shared by the tests, one module per area (see tests/conftest.py)."""

@@ -3,8 +3,7 @@
 import pytest
 import werkzeug.security
 
-import app.models.user as user_module
-import app.services.accounts as accounts
+import app.passwords as passwords
 from app.extensions import db
 from tests.support.accounts import PASSWORD, make_user
 from tests.support.web import post_form
@@ -20,23 +19,22 @@ def hashed(monkeypatch) -> list[str]:
         checked.append(pwhash)
         return real(pwhash, password)
 
-    monkeypatch.setattr(user_module, "check_password_hash", counting)
-    monkeypatch.setattr(accounts, "check_password_hash", counting)
+    monkeypatch.setattr(passwords, "check_password_hash", counting)
     return checked
 
 
-def sign_in_as(client, email: str, password: str):
+def sign_in(client, email: str, password: str):
     return post_form(client, "/account/signin", {"email": email, "password": password})
 
 
 def test_an_unknown_email_costs_one_password_hash_like_a_known_one(client, app, hashed):
     known = make_user("known@example.org")
-    response = sign_in_as(client, "nobody@example.org", "some password")
+    response = sign_in(client, "nobody@example.org", "some password")
     assert "The email or the password is wrong." in response.get_data(as_text=True)
     assert len(hashed) == 1
     # A hash made the way real ones are: the same algorithm and cost.
     assert hashed[0].split("$")[0] == known.password_hash.split("$")[0]
-    response = sign_in_as(client, "known@example.org", "not the password")
+    response = sign_in(client, "known@example.org", "not the password")
     assert "The email or the password is wrong." in response.get_data(as_text=True)
     assert len(hashed) == 2 and hashed[1] == known.password_hash
 
@@ -45,9 +43,9 @@ def test_a_deactivated_account_costs_one_password_hash_too(client, app, hashed):
     user = make_user("gone@example.org")
     user.active = False
     db.session.commit()
-    response = sign_in_as(client, "gone@example.org", "wrong password")
+    response = sign_in(client, "gone@example.org", "wrong password")
     assert "The email or the password is wrong." in response.get_data(as_text=True)
-    response = sign_in_as(client, "gone@example.org", PASSWORD)
+    response = sign_in(client, "gone@example.org", PASSWORD)
     assert "This account has been deactivated" in response.get_data(as_text=True)
     assert len(hashed) == 2
 
