@@ -14,7 +14,7 @@ from app.services.commit_hooks import after_commit, pending_actions
 from app.services.mail import queue_mail
 from app.services.queue import get_queue
 from app.services.runs import add_run
-from tests.web.run_helpers import DEMO, link_slots
+from tests.support.runs import DEMO, link_slots
 
 
 @pytest.fixture

@@ -22,18 +22,12 @@ from app.services.benchmarks import BenchmarkFields, resubmit, submit_benchmark,
 from app.services.join_requests import ask_to_join
 from app.services.queue import get_queue, redis_client
 from app.services.run_events import cancel_key
-from tests.conftest import csrf_token
-from tests.factories import make_user
-from tests.web.api.helpers import call, make_token
-from tests.web.benchmark_helpers import (
-    finish_test,
-    form_data,
-    make_trio,
-    record_benchmark,
-    serve_demo,
-)
-from tests.web.container_helpers import make_container
-from tests.web.run_helpers import start_run
+from tests.support.accounts import make_user
+from tests.support.api import call, make_token
+from tests.support.benchmarks import finish_test, form_data, make_trio, record_benchmark, serve_demo
+from tests.support.containers import make_container
+from tests.support.runs import start_run
+from tests.support.web import csrf_token
 
 
 @pytest.fixture
