@@ -11,6 +11,11 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
+# Settings a child process takes from the test's config. RUN_QUEUE too: a worker's
+# housekeeping re-sends an undispatched run to its own RUN_QUEUE.
+PASSED_ON = ("CONTAINER_", "MAX_", "IMAGE_", "KEEP_", "SSE_", "MAIL_", "PUBLIC_URL", "RUN_QUEUE")
+
+
 def worker_env(config: dict) -> dict[str, str]:
     """Environment that points a child `flask` process at this test's services."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("FLASK_", "PYTEST_"))}
@@ -26,7 +31,7 @@ def worker_env(config: dict) -> dict[str, str]:
         COOKIES_SECURE="0",  # servers started for tests speak plain HTTP
     )
     for key, value in config.items():
-        if key.startswith(("CONTAINER_", "MAX_", "IMAGE_", "KEEP_", "SSE_", "MAIL_", "PUBLIC_URL")):
+        if key.startswith(PASSED_ON):
             env[key] = str(value)
     return env
 
