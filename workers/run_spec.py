@@ -8,8 +8,6 @@ from workers.docker_tasks import RunnerSettings
 from workers.fetch import FetchPolicy
 from workers.log_budget import LogLimits
 
-SLOTS = ("data_preparator", "model", "evaluator")
-
 
 @dataclass(frozen=True)
 class SlotSpec:

@@ -9,8 +9,9 @@ from app.services.fetching import fetch_policy
 from app.settings import Settings
 from workers.docker_tasks import RunnerSettings
 from workers.log_budget import LogLimits
+from workers.roles import SLOTS
 from workers.run_labels import SITE_LABEL
-from workers.run_spec import SLOTS, PipelineSettings, RunSpec, SlotSpec
+from workers.run_spec import PipelineSettings, RunSpec, SlotSpec
 
 
 def pipeline_settings(config: Settings, site: str) -> PipelineSettings:
