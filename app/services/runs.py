@@ -141,22 +141,42 @@ def _id(container: Container | None) -> int | None:
 
 
 def queue_run(run_id: int) -> bool:
-    """Queue a committed run's job and mark it dispatched; False when Redis cannot be reached.
+    """Claim a committed, undispatched run and queue its job; False when another process
+    claimed it first or Redis cannot be reached.
 
-    Runs after the commit (see add_run), when the session can no longer write: the mark is
-    a short transaction of its own. Should that fail, housekeeping sends the job again under
-    the same job id, and a second start finds the run no longer queued.
+    Runs after the commit (see add_run), when the session can no longer write: the claim is a
+    short transaction of its own, made before the job is queued, so housekeeping in another
+    process (dispatch_pending) cannot queue the same run in between. When Redis refuses, the
+    claim is given back and the run waits for housekeeping. Should the process die between the
+    claim and the queueing, housekeeping finds the claimed run without a job and sends it again
+    (redispatch_lost_jobs).
     """
+    if not _mark_dispatched(run_id, claimed=True):
+        return False
     try:
         timeout = job_timeout_seconds(settings())
         enqueue(JOB_FUNCTION, run_id, job_id=job_id(run_id), timeout=timeout)
         publish(redis_client(), run_id, "status", {"status": RunStatus.QUEUED.value})
     except RedisError as error:
         log.warning("run %s stays queued until Redis answers: %s", run_id, error)
+        _mark_dispatched(run_id, claimed=False)
         return False
-    with db.engine.begin() as conn:
-        conn.execute(update(Run).where(Run.id == run_id).values(dispatched=True))
     return True
+
+
+def _mark_dispatched(run_id: int, *, claimed: bool) -> bool:
+    """Set a queued run's dispatched flag to `claimed` if it is not already; True if it moved."""
+    with db.engine.begin() as conn:
+        moved = conn.execute(
+            update(Run)
+            .where(
+                Run.id == run_id,
+                Run.status == RunStatus.QUEUED,
+                Run.dispatched.is_(not claimed),
+            )
+            .values(dispatched=claimed)
+        )
+    return moved.rowcount == 1
 
 
 def dispatch_pending() -> int:

@@ -5,15 +5,17 @@ from __future__ import annotations
 import logging
 
 import pytest
+from redis.exceptions import RedisError
 from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import OutgoingMail, Run, RunKind
 from app.services import run_outcomes
+from app.services import runs as runs_service
 from app.services.commit_hooks import after_commit, pending_actions
 from app.services.mail import queue_mail
 from app.services.queue import get_queue
-from app.services.runs import add_run
+from app.services.runs import add_run, dispatch_pending, queue_run
 from tests.support.runs import DEMO, link_slots
 
 
@@ -100,6 +102,32 @@ def test_a_run_is_queued_only_once_its_transaction_commits(member):
     assert get_queue().get_job_ids() == [f"run-{run.id}"]
     db.session.expire_all()
     assert run.dispatched
+
+
+def test_a_run_is_queued_once_when_housekeeping_races_its_commit(member):
+    """The gap the claim closes: housekeeping (dispatch_pending, in a worker) and the
+    request's own after-commit hook both try to queue the run just committed."""
+    run = add_run(member, slots=link_slots(), demo_url=DEMO)
+    db.session.commit()  # the hook queues it and claims it
+    assert queue_run(run.id) is False  # what housekeeping's late try now finds
+    assert dispatch_pending() == 0
+    assert get_queue().get_job_ids() == [f"run-{run.id}"]
+    assert get_queue().count == 1
+
+
+def test_a_run_that_redis_refused_is_given_back_for_housekeeping(member, monkeypatch):
+    def refused(*args, **kwargs):
+        raise RedisError("connection refused")
+
+    monkeypatch.setattr(runs_service, "enqueue", refused)
+    run = add_run(member, slots=link_slots(), demo_url=DEMO)
+    db.session.commit()
+    db.session.expire_all()
+    assert not run.dispatched  # the claim was given back
+    monkeypatch.undo()
+    assert dispatch_pending() == 1
+    db.session.expire_all()
+    assert run.dispatched and get_queue().get_job_ids() == [f"run-{run.id}"]
 
 
 def test_a_run_whose_transaction_rolls_back_is_never_queued(member, writing):
