@@ -6,18 +6,25 @@ import codecs
 import logging
 import queue
 import re
+import socket
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+
+from docker.utils.socket import read as socket_read
 
 log = logging.getLogger(__name__)
 
 # A container printing megabytes without a newline must not grow one string forever: the
 # rest of a longer line is read and counted, not kept.
 MAX_LINE_CHARS = 16_384
-# Bounded so a container that prints faster than lines are stored is slowed, not buffered.
-QUEUE_LINES = 10_000
+# Bounded so a container that prints faster than lines are stored is slowed, not buffered:
+# the reader hands over the lines of one read at a time, at most READ_BYTES of output each.
+QUEUE_READS = 32
+READ_BYTES = 65_536
+# An attached stream's frames: stream type, three zero bytes, payload length (big-endian).
+FRAME_HEADER_BYTES = 8
 PUT_WAIT_SECONDS = 0.5
 
 
@@ -89,6 +96,76 @@ class LineSplitter:
             self._pending = self._pending[: self._max]
 
 
+class FrameReader:
+    """Take the payloads out of an attached container's multiplexed stream, read in any pieces.
+
+    The engine sends stdout and stderr as frames (an 8-byte header, then the payload); both
+    are kept, in the order they came, like `docker start -a` shows them. A frame's payload
+    is passed on as its bytes arrive, so a huge frame is never held whole.
+    """
+
+    def __init__(self) -> None:
+        self._header = b""
+        self._left = 0  # payload bytes of the current frame still to come
+
+    def payload(self, chunk: bytes) -> bytes:
+        """Return the payload bytes within a piece of the stream."""
+        view = memoryview(chunk)
+        parts: list[memoryview] = []
+        position, size = 0, len(chunk)
+        while position < size:
+            if self._left:
+                taken = min(self._left, size - position)
+                parts.append(view[position : position + taken])
+                position += taken
+                self._left -= taken
+                continue
+            needed = FRAME_HEADER_BYTES - len(self._header)
+            self._header += bytes(view[position : position + needed])
+            position += needed
+            if len(self._header) == FRAME_HEADER_BYTES:
+                self._left = int.from_bytes(self._header[4:], "big")
+                self._header = b""
+        return b"".join(parts)
+
+
+class AttachedOutput:
+    """A container's attached output as pieces of payload, one large socket read at a time.
+
+    The Docker SDK's own stream reads each frame's header and payload separately (with a poll
+    before each read): four system calls and four waits for the interpreter lock per line a
+    container prints, which fall behind a container printing thousands of lines a second.
+    """
+
+    def __init__(self, sock: object) -> None:
+        self._sock = sock
+
+    def __iter__(self) -> Iterator[bytes]:
+        frames = FrameReader()
+        while True:
+            chunk = socket_read(self._sock, READ_BYTES)
+            if not chunk:
+                return
+            payload = frames.payload(chunk)
+            if payload:
+                yield payload
+
+    def close(self) -> None:
+        """Shut the socket (which wakes a reader blocked on it) and close its response."""
+        inner = getattr(self._sock, "_sock", self._sock)  # a SocketIO wraps the socket
+        for action in (
+            lambda: inner.shutdown(socket.SHUT_RDWR),
+            getattr(self._sock, "close", None),
+            getattr(getattr(self._sock, "_response", None), "close", None),
+        ):
+            if action is None:
+                continue
+            try:
+                action()
+            except Exception:  # already closed, or the engine hung up first
+                log.debug("attached output already closed", exc_info=True)
+
+
 class LogPump:
     """Read a log stream on a thread; deliver its lines to a callback on the caller's thread."""
 
@@ -102,7 +179,9 @@ class LogPump:
         self._stream = stream
         self._max_line_chars = max_line_chars
         self._close = close or (lambda: close_stream(stream))
-        self._lines: queue.Queue[str | None] = queue.Queue(maxsize=QUEUE_LINES)
+        # The lines of one read go over together: one hand-over per read, not per line.
+        self._reads: queue.Queue[list[str] | None] = queue.Queue(maxsize=QUEUE_READS)
+        self._taken: deque[str] = deque()  # lines taken from the queue, not yet delivered
         self._ended = threading.Event()  # the reader has put its last line (and None after it)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._read, name="log-pump", daemon=True)
@@ -115,7 +194,8 @@ class LogPump:
     @property
     def finished(self) -> bool:
         """True once the stream has ended and every line has been delivered."""
-        return (self._ended.is_set() or not self._thread.is_alive()) and self._lines.empty()
+        reader_done = self._ended.is_set() or not self._thread.is_alive()
+        return reader_done and not self._taken and self._reads.empty()
 
     def deliver(self, on_line: Callable[[str], None], budget: float) -> None:
         """Hand waiting lines to on_line for at most `budget` seconds (keeps cancel responsive).
@@ -125,14 +205,17 @@ class LogPump:
         """
         until = time.monotonic() + budget
         while True:
-            if self._ended.is_set() and self._lines.empty():
-                return
-            try:
-                line = self._lines.get(timeout=max(until - time.monotonic(), 0.01))
-            except queue.Empty:
-                return
-            if line is None:  # the end marker
-                return
+            if not self._taken:
+                if self._ended.is_set() and self._reads.empty():
+                    return
+                try:
+                    lines = self._reads.get(timeout=max(until - time.monotonic(), 0.01))
+                except queue.Empty:
+                    return
+                if lines is None:  # the end marker
+                    return
+                self._taken.extend(lines)
+            line = self._taken.popleft()
             self.last_lines.append(line)
             on_line(line)
             if time.monotonic() >= until:
@@ -147,20 +230,22 @@ class LogPump:
         splitter = LineSplitter(self._max_line_chars)
         try:
             for chunk in self._stream:
-                for line in splitter.feed(chunk):
-                    self._put(line)
+                lines = splitter.feed(chunk)
+                if lines:
+                    self._put(lines)
         except Exception as exc:  # closing the stream under us lands here too
             if not self._stop.is_set():
-                self._put(PlatformNote(f"The log stream stopped early: {exc}"))
-        for line in splitter.flush():
-            self._put(line)
+                self._put([PlatformNote(f"The log stream stopped early: {exc}")])
+        rest = splitter.flush()
+        if rest:
+            self._put(rest)
         self._ended.set()
         self._put(None)  # wakes a deliver() waiting for a line that will not come
 
-    def _put(self, line: str | None) -> None:
+    def _put(self, lines: list[str] | None) -> None:
         while not self._stop.is_set():
             try:
-                self._lines.put(line, timeout=PUT_WAIT_SECONDS)
+                self._reads.put(lines, timeout=PUT_WAIT_SECONDS)
                 return
             except queue.Full:
                 continue
@@ -175,18 +260,3 @@ def close_stream(stream: object) -> None:
         close()
     except Exception:  # an already finished stream has nothing left to close
         log.debug("stream already closed", exc_info=True)
-
-
-def close_attached(stream: object) -> None:
-    """Close an attach stream and its HTTP response, which holds the socket's descriptor."""
-    if stream is None:
-        return
-    close_stream(stream)
-    # The Docker SDK stream's close() shuts the socket but leaves its `_response` file object
-    # (and so the descriptor) open until garbage collection.
-    response = getattr(stream, "_response", None)
-    try:
-        if response is not None:
-            response.close()
-    except Exception:  # closing twice, or a connection already gone, changes nothing
-        log.debug("attach response already closed", exc_info=True)

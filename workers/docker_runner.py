@@ -22,7 +22,7 @@ from workers.docker_helpers import (
     prepare_mounts,
 )
 from workers.docker_images import Images
-from workers.docker_logs import LogPump, close_attached
+from workers.docker_logs import AttachedOutput, LogPump
 from workers.docker_tasks import (
     ContainerVanished,
     DockerUnavailable,
@@ -154,7 +154,7 @@ class DockerRunner:
             create_args["image"] = self.images.present(task.image).id
         prepare_mounts(task.mounts, user)
         container: Container | None = None
-        stream: Any = None
+        stream: AttachedOutput | None = None
         try:
             # create + start rather than run(): a failed start still hands us the
             # container, so it can be removed below.
@@ -162,18 +162,18 @@ class DockerRunner:
             with container_errors("attach to the container"):
                 # Attached before the start, like `docker start -a`: the logs API in
                 # follow mode can drop a last line that has no newline.
-                stream = container.attach(stdout=True, stderr=True, stream=True, logs=False)
+                stream = AttachedOutput(
+                    self.client.api.attach_socket(
+                        container.id, params={"stdout": 1, "stderr": 1, "stream": 1}
+                    )
+                )
             started = time.monotonic()
             self._start(container)
-            pump = LogPump(
-                stream,
-                LAST_LINES,
-                close=lambda: close_attached(stream),
-                max_line_chars=self.settings.max_line_chars,
-            )
+            pump = LogPump(stream, LAST_LINES, max_line_chars=self.settings.max_line_chars)
             return self._follow(container, pump, started, on_line, should_cancel)
         finally:
-            close_attached(stream)
+            if stream is not None:
+                stream.close()
             if container is not None:
                 self._remove_quietly(container.id)
 
