@@ -1,7 +1,7 @@
 """One Reporter per run: step rows in a store, events through a publish callable, the log file.
 
 Log lines are batched into one event, sent as soon as the container pauses (no line for 2 ms),
-when 500 lines wait, or when the oldest has waited 10 ms: a chatty container costs one publish
+when 500 lines wait, or when the oldest has waited 5 ms: a chatty container costs one publish
 (in production, one Redis command) per batch, a quiet one shows each line at once. A log
 event's data is {"lines": [{"step", "src", "line", "t"}, ...]}, `src` being "benchgate" for
 the platform's own lines and "container" for what containers print. Every line is cleaned
@@ -31,7 +31,7 @@ from workers.safe_text import clean_line, clean_text
 # when the oldest has waited MAX_WAIT_SECONDS: at most one publish per IDLE_SECONDS
 # (when lines come just slower than that), a few per MAX_WAIT_SECONDS under a flood.
 IDLE_SECONDS = 0.002
-MAX_WAIT_SECONDS = 0.010
+MAX_WAIT_SECONDS = 0.005
 FLUSH_LINES = 500
 TAIL_LINES = 40
 CANCEL_POLL_SECONDS = 0.5
