@@ -9,7 +9,6 @@
 
   var MAX_LINES = 2000;
   var RELOAD_SECONDS = 15;  // when live updates are refused, the page reloads this often
-  var FLUSH_MS = 100;  // at most ten page updates a second, however fast lines come
   var stored = document.getElementById("stored-log");
   if (stored) { stored.scrollTop = stored.scrollHeight; }  // the end of a log matters most
   var root = document.getElementById("run-live");
@@ -39,7 +38,6 @@
   var lastStep = null;
   var lineCount = 0;      // log lines (not step headings) now in the page
   var blocks = [];        // {el, lines} in page order; lines is null for a step heading
-  var lastFlush = 0;
   var hiddenCountText = null;
 
   function formatDuration(seconds) {
@@ -150,7 +148,6 @@
 
   function flush() {
     scheduled = false;
-    lastFlush = Date.now();
     if (!pending.length) { return; }
     var follow = atBottom();
     var batch = pending;
@@ -196,7 +193,7 @@
       hiddenNote.appendChild(document.createTextNode("."));
       hiddenNote.hidden = false;
     }
-    // toLocaleString() builds a number formatter on every call: too slow ten times a second.
+    // toLocaleString() builds a number formatter on every call: too slow at every frame.
     hiddenCountText.data = String(hiddenCount).replace(/\B(?=(\d{3})+(?!\d))/g, ",") +
       " older lines are hidden to keep this page fast: ";
   }
@@ -209,9 +206,9 @@
       pending = pending.slice(pending.length - MAX_LINES);
     }
     if (!scheduled) {
+      // At most one page update per frame the browser paints, however fast lines come.
       scheduled = true;
-      var wait = Math.max(0, FLUSH_MS - (Date.now() - lastFlush));
-      window.setTimeout(function () { window.requestAnimationFrame(flush); }, wait);
+      window.requestAnimationFrame(flush);
     }
   }
 
