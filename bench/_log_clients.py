@@ -25,6 +25,7 @@ class Arrivals:
 
     chunks: list[tuple[float, Any]] = field(default_factory=list)
     error: str | None = None
+    opened_at: float = 0.0  # wall clock when the client was ready (the browser's page)
 
 
 def follow_sse(host: str, port: int, path: str, cookie: str, out: Arrivals) -> None:

@@ -23,10 +23,12 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from _common import Bench, Project, percentile
+from _log_browser import PageWatcher, page_lines
 from _log_clients import (
     RUN_DEADLINE_SECONDS,
     Arrivals,
@@ -44,6 +46,14 @@ from app.settings import reconfigure
 
 TARGET_P95_MS = 20.0
 TARGET_RATE = 30_000  # lines/s the target holds up to
+
+
+@dataclass(frozen=True)
+class Shape:
+    """What the chatty container prints: `turns` stamped lines, each with `fill` more."""
+
+    turns: int
+    fill: int
 
 
 def chatty_loop(turns: int, fill: int) -> str:
@@ -108,9 +118,14 @@ def by_hand(turns: int, fill: int) -> list[float]:
 
 
 def run_once(
-    bench: Bench, model_url: str, fill: int, cookie: str, queue: str = "default"
+    bench: Bench,
+    model_url: str,
+    shape: Shape,
+    cookie: str,
+    queue: str = "default",
+    watcher: PageWatcher | None = None,
 ) -> dict[str, Any]:
-    """One run followed by both clients; return their lines, the clock offset and the run."""
+    """One run followed by every client; return their lines, the clock offset and the run."""
     from flask import url_for
 
     from app.extensions import db
@@ -128,22 +143,26 @@ def run_once(
     )
     with bench.app.test_request_context():
         path = url_for("runs.events", run_id=run.id)
+        page_url = bench.web_url + url_for("runs.detail", run_id=run.id)
     port = int(bench.web_url.rsplit(":", 1)[1])
-    sse, xread = Arrivals(), Arrivals()
+    sse, xread, page = Arrivals(), Arrivals(), Arrivals()
     threads = [
         threading.Thread(target=follow_sse, args=("127.0.0.1", port, path, cookie, sse)),
         threading.Thread(
             target=follow_xread, args=(bench.config["REDIS_URL"], events_key(run.id), xread)
         ),
     ]
+    page_done = watcher.watch(page_url, shape.turns, page) if watcher else None
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(RUN_DEADLINE_SECONDS + 30)
+    if page_done is not None:
+        page_done.wait(60)
     offset = (offset_before + boottime_offset()) / 2
     db.session.expire_all()
     run = db.session.get(Run, run.id)
-    for client in (sse, xread):
+    for client in (sse, xread, page):
         if client.error:
             raise RuntimeError(client.error + "\n" + bench.worker_log()[-3000:])
     infer = next(step for step in run.steps if step.name == "infer")
@@ -152,8 +171,10 @@ def run_once(
         "summary": run.failure_summary,
         "infer_seconds": infer.duration_seconds,
         "offset": offset,
-        "sse": sse_lines(sse, fill),
-        "xread": xread_lines(xread, fill),
+        "sse": sse_lines(sse, shape.fill),
+        "xread": xread_lines(xread, shape.fill),
+        "page": page_lines(page, shape.fill),
+        "page_opened_at": page.opened_at,
     }
 
 
@@ -179,6 +200,9 @@ def report(results: list[dict[str, Any]], turns: int, fill: int) -> tuple[bool, 
         ("worker read -> SSE client", [line.arrival - line.worker for line in sse]),
         ("worker read -> XREAD client", [line.arrival - line.worker for line in xread]),
     ]
+    page = _page_latencies(results)
+    if page:
+        rows.insert(2, ("print -> page written (Chromium)*", page))
     lines = turns * (fill + 1)
     print(f"\nlatency of {lines} lines x {len(results)} run(s), milliseconds")
     print(f"{'measure':<36}{'p50':>9}{'p95':>9}{'p99':>9}{'max':>9}")
@@ -200,7 +224,7 @@ def report(results: list[dict[str, Any]], turns: int, fill: int) -> tuple[bool, 
             f"container printed ~{rates[-1]:,.0f} lines/s"
         )
     p95 = percentile(end_to_end, 0.95) * 1000
-    p95_worker = percentile(rows[5][1], 0.95) * 1000
+    p95_worker = percentile(dict(rows)["worker read -> SSE client"], 0.95) * 1000
     p95_hand = percentile(hand, 0.95) * 1000
     clean = all(not (c["lost"] or c["repeated"] or c["out of order"]) for c in totals.values())
     met = p95 <= TARGET_P95_MS and clean and all(r["status"] == "passed" for r in results)
@@ -212,6 +236,17 @@ def report(results: list[dict[str, Any]], turns: int, fill: int) -> tuple[bool, 
         f"order, up to {TARGET_RATE:,} lines/s): " + ("met" if met else "MISSED")
     )
     return met, p95
+
+
+def _page_latencies(results: list[dict[str, Any]]) -> list[float]:
+    """Print to page latencies of the first lines of ticks printed once the page was open."""
+    latencies = []
+    for r in results:
+        for line in first_of_each_tick(r["page"]):
+            printed = line.stamp + r["offset"]
+            if printed >= r["page_opened_at"]:
+                latencies.append(line.arrival - printed)
+    return latencies
 
 
 def _integrity_table(results: list[dict[str, Any]], lines: int) -> dict[str, dict[str, int]]:
@@ -240,6 +275,9 @@ def parse_args() -> argparse.Namespace:
         "--fill", type=int, default=2, help="unstamped lines per stamped one (default 2)"
     )
     parser.add_argument("--rounds", type=int, default=1, help="runs (default 1)")
+    parser.add_argument(
+        "--browser", action="store_true", help="also time the run page in headless Chromium"
+    )
     parser.add_argument("--before", type=Path, help="another copy of the project, run alike")
     parser.add_argument("--strict", action="store_true", help="exit 1 when the target is missed")
     return parser.parse_args()
@@ -249,6 +287,7 @@ def main() -> int:
     """Set everything up, follow --rounds chatty runs, print the latencies."""
     args = parse_args()
     turns = max(args.lines // (args.fill + 1), 1)
+    shape = Shape(turns, args.fill)
     from tests.support.variants import model_config
 
     with Bench("benchgate-log-bench-") as bench:
@@ -261,13 +300,18 @@ def main() -> int:
             MAX_LOG_BYTES=2**30,
         )
         bench.start_worker()  # on the default queue
-        before = None
+        before = watcher = None
         if args.before:
             before = Project(f"before ({args.before.name})", args.before.resolve(), "bench-before")
             before.start_worker(bench)
         try:
             bench.start_web()
             cookie = bench.session_cookie()
+            if args.browser:
+                watcher = PageWatcher(bench.web_url, cookie)
+                watcher.start()
+                if watcher.error:
+                    raise RuntimeError(watcher.error)
             assert bench.assets is not None
             model_url = bench.assets.add_bytes(
                 "/chatty-model/container_config.yaml", model_config(chatty_infer(turns, args.fill))
@@ -284,7 +328,7 @@ def main() -> int:
                 if number % 2 == 0:
                     ways.reverse()
                 for label, queue in ways:
-                    result = run_once(bench, model_url, args.fill, cookie, queue)
+                    result = run_once(bench, model_url, shape, cookie, queue, watcher)
                     if result["status"] != "passed":
                         print(f"run {number} ended {result['status']}: {result['summary']}")
                         print("worker log, last lines:\n" + bench.worker_log()[-3000:])
@@ -313,6 +357,8 @@ def main() -> int:
                     f"{p95s['benchgate'] / p95s[before.label]:.2f}x"
                 )
         finally:
+            if watcher:
+                watcher.stop()
             if before:
                 before.stop_worker()
     return 0 if met_after or not args.strict else 1
