@@ -18,11 +18,12 @@ from urllib.parse import unquote, urlsplit
 
 from redis.exceptions import RedisError
 from rq import Retry
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from app.extensions import db
 from app.models import OutgoingMail, User, utcnow
 from app.services.commit_hooks import after_commit
+from app.services.dispatching import mark_dispatched
 from app.services.queue import enqueue
 from app.settings import settings
 
@@ -70,7 +71,7 @@ def queue_mail(to: str, subject: str, body: str, kind: str) -> OutgoingMail:
     mail = OutgoingMail(to_address=to, subject=subject[:200], body=body, kind=kind)
     db.session.add(mail)
     db.session.flush()  # its id, for the queue after the commit
-    after_commit(_dispatch, [mail.id])
+    after_commit(dispatch_mail, [mail.id])
     return mail
 
 
@@ -105,10 +106,15 @@ def queue_password_notice(user: User, how: str) -> None:
     )
 
 
-def _dispatch(ids: list[int]) -> list[int]:
-    """Queue messages for a worker; return those queued (the others wait for housekeeping)."""
+def dispatch_mail(ids: list[int]) -> list[int]:
+    """Claim and queue messages for a worker; return those queued (the others wait for
+    housekeeping, or were claimed by another process first)."""
     queued = []
     for mail_id in ids:
+        # Claimed before it is queued, in a short transaction of its own (this runs after a
+        # commit): housekeeping in another process cannot queue the same message meanwhile.
+        if not mark_dispatched(OutgoingMail, mail_id, "queued", claimed=True):
+            continue
         try:
             enqueue(
                 JOB_FUNCTION,
@@ -119,15 +125,9 @@ def _dispatch(ids: list[int]) -> list[int]:
             )
         except RedisError as error:
             log.warning("mail %s waits until Redis answers: %s", mail_id, error)
+            mark_dispatched(OutgoingMail, mail_id, "queued", claimed=False)
             continue
         queued.append(mail_id)
-    if queued:
-        # A short transaction of its own: this runs after a commit, when the session cannot
-        # be used. Should it fail, housekeeping queues the message again (same job id).
-        with db.engine.begin() as conn:
-            conn.execute(
-                update(OutgoingMail).where(OutgoingMail.id.in_(queued)).values(dispatched=True)
-            )
     return queued
 
 
@@ -139,7 +139,7 @@ def dispatch_pending_mail() -> int:
         )
     ).all()
     db.session.commit()
-    return len(_dispatch(list(ids)))
+    return len(dispatch_mail(list(ids)))
 
 
 def deliver(mail_id: int) -> str:

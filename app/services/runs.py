@@ -13,7 +13,7 @@ from typing import Any
 
 from redis.exceptions import RedisError
 from rq.job import Job
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from app.extensions import db
 from app.models import (
@@ -31,6 +31,7 @@ from app.models import (
 from app.models.enums import RUN_TRANSITIONS, STEP_NAMES, check_transition
 from app.services import run_outcomes
 from app.services.commit_hooks import after_commit
+from app.services.dispatching import mark_dispatched
 from app.services.errors import Refusal
 from app.services.identity import unverified_problem
 from app.services.queue import enqueue, get_queue, redis_client
@@ -151,7 +152,7 @@ def queue_run(run_id: int) -> bool:
     claim and the queueing, housekeeping finds the claimed run without a job and sends it again
     (redispatch_lost_jobs).
     """
-    if not _mark_dispatched(run_id, claimed=True):
+    if not mark_dispatched(Run, run_id, RunStatus.QUEUED, claimed=True):
         return False
     try:
         timeout = job_timeout_seconds(settings())
@@ -159,24 +160,9 @@ def queue_run(run_id: int) -> bool:
         publish(redis_client(), run_id, "status", {"status": RunStatus.QUEUED.value})
     except RedisError as error:
         log.warning("run %s stays queued until Redis answers: %s", run_id, error)
-        _mark_dispatched(run_id, claimed=False)
+        mark_dispatched(Run, run_id, RunStatus.QUEUED, claimed=False)
         return False
     return True
-
-
-def _mark_dispatched(run_id: int, *, claimed: bool) -> bool:
-    """Set a queued run's dispatched flag to `claimed` if it is not already; True if it moved."""
-    with db.engine.begin() as conn:
-        moved = conn.execute(
-            update(Run)
-            .where(
-                Run.id == run_id,
-                Run.status == RunStatus.QUEUED,
-                Run.dispatched.is_(not claimed),
-            )
-            .values(dispatched=claimed)
-        )
-    return moved.rowcount == 1
 
 
 def dispatch_pending() -> int:

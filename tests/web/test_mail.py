@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import OutgoingMail, User
-from app.services.mail import deliver, dispatch_pending_mail
+from app.services.mail import deliver, dispatch_mail, dispatch_pending_mail
 from app.services.queue import get_queue
 from app.settings import reconfigure, settings
 from tests.support.accounts import PASSWORD, make_user, sign_in_as
@@ -223,6 +223,16 @@ def test_a_message_written_while_redis_was_down_is_queued_by_housekeeping(app, m
     mail = db.session.scalar(select(OutgoingMail))
     assert not mail.dispatched
     assert dispatch_pending_mail() == 1
+    run_mail_jobs(app)
+    assert len(mail_server.to("nia@example.org")) == 1
+
+
+def test_a_message_is_queued_once_when_housekeeping_races_its_commit(app, mail_server):
+    sign_up(app)  # the request's after-commit action claims and queues it
+    mail = db.session.scalar(select(OutgoingMail))
+    assert mail.dispatched
+    assert dispatch_mail([mail.id]) == []  # what housekeeping's late try now finds
+    assert get_queue().get_job_ids() == [f"mail-{mail.id}"] and get_queue().count == 1
     run_mail_jobs(app)
     assert len(mail_server.to("nia@example.org")) == 1
 
