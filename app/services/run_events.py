@@ -73,16 +73,35 @@ def read_events(
     count: int = 500,
 ) -> list[tuple[str, str, dict[str, Any]]]:
     """Return up to `count` events after the id `after`, waiting up to block_ms for one."""
+    return [
+        (entry_id, kind, json.loads(data))
+        for entry_id, kind, data in read_stored_events(
+            redis, run_id, after, block_ms=block_ms, count=count
+        )
+    ]
+
+
+def read_stored_events(
+    redis: Redis,
+    run_id: int,
+    after: str = "0-0",
+    *,
+    block_ms: int | None = None,
+    count: int = 500,
+) -> list[tuple[str, str, str]]:
+    """Like read_events, each event's data left as the JSON text it was stored as."""
     answer = redis.xread({events_key(run_id): after}, count=count, block=block_ms)
     events = []
     for _stream, entries in answer or []:
         for entry_id, fields in entries:
-            entry_id = entry_id.decode() if isinstance(entry_id, bytes) else entry_id
             kind = fields.get(b"type", fields.get("type"))
             data = fields.get(b"data", fields.get("data"))
-            kind = kind.decode() if isinstance(kind, bytes) else kind
-            events.append((entry_id, kind, json.loads(data)))
+            events.append((_text(entry_id), _text(kind), _text(data)))
     return events
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
 
 
 def is_valid_event_id(value: str) -> bool:

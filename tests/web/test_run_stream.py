@@ -1,5 +1,7 @@
 """The run's live events over SSE, read as a real stream: replay, resume, keep-alive, end."""
 
+import json
+
 import pytest
 
 from app.extensions import db
@@ -150,3 +152,16 @@ def test_chatty_run_is_sent_in_batches(member_client, member):
         response.close()
     text = first.decode() if isinstance(first, bytes) else first
     assert text.count("event: ") == 500  # one write for a whole XREAD batch
+
+
+def test_log_events_are_passed_on_as_stored_one_line_each_whatever_their_text(
+    member_client, member
+):
+    run_id = start_run(member).id
+    texts = ["naïve 数据 ✓", 'quote " and \\ backslash', "tab\there", "\u2028 line separator"]
+    pass_run(run_id, [("infer", text) for text in texts])
+    events = events_of(sse_blocks(open_events(member_client, run_id)))
+    logs = [json.loads(e["data"]) for e in events if e["event"] == "log"]
+    assert [item["line"] for event in logs for item in event["lines"]] == texts
+    # The stored UTF-8 JSON text goes out unchanged: not decoded and escaped again.
+    assert "naïve 数据 ✓" in next(e["data"] for e in events if e["event"] == "log")
