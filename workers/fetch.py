@@ -25,11 +25,11 @@ from workers.fetch_guard import (  # noqa: F401 - re-exported: callers import th
     IPAddress,
     IPNetwork,
     Resolver,
-    _session,
     checked_addresses,
     is_public_address,
     system_resolver,
 )
+from workers.fetch_pinned import pinned_session
 from workers.fetch_stream import hash_and_write
 
 CHUNK_SIZE = 1024 * 1024
@@ -136,7 +136,7 @@ def _announced_length(response: requests.Response) -> int | None:
 def _open(url: str, policy: FetchPolicy, max_bytes: int | None) -> Iterator[requests.Response]:
     """Open url after every hop's address passed the check; the response must be 200 OK."""
     check_link(url)
-    with _session(policy) as session:
+    with pinned_session(policy) as session:
         response = _get_following_redirects(session, url, policy)
         with response:
             if response.status_code != 200:
