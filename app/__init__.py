@@ -15,7 +15,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app.config import DEFAULT_SECRET_KEY, Config
 from app.database import ping_idle_connections
-from app.extensions import csrf, db, login_manager
+from app.extensions import db
 from app.passwords import weakness
 from app.settings import init_settings, settings
 from workers.registry_policy import RegistryPolicy
@@ -24,8 +24,13 @@ from workers.roles import Role
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
-def create_app(test_config: dict[str, Any] | None = None) -> Flask:
-    """Build the Flask application: config, extensions, run outcomes, blueprints, errors, CLI."""
+def create_app(test_config: dict[str, Any] | None = None, *, web: bool = True) -> Flask:
+    """Build the Flask application: config, extensions, run outcomes, blueprints, errors, CLI.
+
+    web=False builds what `flask compat-test` uses and nothing more: the same settings and
+    checks, the database, Redis and the queues, and that one command; no pages, sign-in,
+    forms, page cache or other commands (see web_needed).
+    """
     app = Flask(
         __name__,
         instance_relative_config=True,
@@ -33,6 +38,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         static_folder=str(PROJECT_ROOT / "static"),
     )
     configure(app, test_config)
+    register_data(app)
+    if not web:
+        register_compat_test(app)
+        return app
     register_extensions(app)
     register_run_outcomes()
     register_blueprints(app)
@@ -41,6 +50,24 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_security(app)
     register_commands(app)
     return app
+
+
+# Commands that run with the app create_app(web=False) builds.
+COMMANDS_WITHOUT_WEB = frozenset({"compat-test"})
+
+
+def web_needed(argv: list[str]) -> bool:
+    """Tell whether this process needs the whole app: False only for `flask compat-test ...`.
+
+    The command is the one people time against `docker run`, and half of its start-up went
+    into importing the portal's pages. Anything else (gunicorn, `flask run`, `flask shell`,
+    other commands, options before the command's name) gets the whole app.
+    """
+    if len(argv) < 2 or argv[1] not in COMMANDS_WITHOUT_WEB:
+        return True
+    program = Path(argv[0])
+    is_flask = program.name == "flask" or program.parts[-2:] == ("flask", "__main__.py")
+    return not is_flask
 
 
 def configure(app: Flask, test_config: dict[str, Any] | None) -> None:
@@ -92,8 +119,8 @@ def _sqlalchemy_url(url: str) -> str:
     return url
 
 
-def register_extensions(app: Flask) -> None:
-    """Bind the database, sign-in, CSRF, Redis and the job queue to the app.
+def register_data(app: Flask) -> None:
+    """Bind the database, Redis and the job queues to the app.
 
     Migrations come with the `flask db` commands (app.cli), loaded only when used.
     """
@@ -101,6 +128,18 @@ def register_extensions(app: Flask) -> None:
     with app.app_context():
         for engine in db.engines.values():
             ping_idle_connections(engine, settings(app).db_ping_after_seconds)
+    redis = Redis.from_url(settings(app).redis_url, socket_connect_timeout=2, socket_timeout=5)
+    app.extensions["redis"] = redis
+    names = {settings(app).run_queue, *settings(app).rq_queues}
+    app.extensions["rq_queues"] = {
+        name: Queue(name, connection=redis, serializer=JSONSerializer) for name in sorted(names)
+    }
+
+
+def register_extensions(app: Flask) -> None:
+    """Bind sign-in, CSRF, the page cache, the throttle and the live logs' caps to the app."""
+    from app.extensions import csrf, login_manager
+
     csrf.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.signin"
@@ -117,12 +156,6 @@ def register_extensions(app: Flask) -> None:
     def load_user(token: str) -> User | None:
         return load_signed_in(token)
 
-    redis = Redis.from_url(settings(app).redis_url, socket_connect_timeout=2, socket_timeout=5)
-    app.extensions["redis"] = redis
-    names = {settings(app).run_queue, *settings(app).rq_queues}
-    app.extensions["rq_queues"] = {
-        name: Queue(name, connection=redis, serializer=JSONSerializer) for name in sorted(names)
-    }
     from app.services.throttle import init_throttle
 
     init_throttle(app)
@@ -163,7 +196,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(containers.bp)
-    app.register_blueprint(runs.bp)
+    app.register_blueprint(runs.views())
     app.register_blueprint(benchmarks.bp)
     app.register_blueprint(joins.bp)
     app.register_blueprint(review.bp)
@@ -196,3 +229,10 @@ def register_commands(app: Flask) -> None:
     from app.cli import register
 
     register(app, migrations=str(PROJECT_ROOT / "migrations"))
+
+
+def register_compat_test(app: Flask) -> None:
+    """Add `flask compat-test` alone, for the app built without the portal's pages."""
+    from app.runs.cli import compat_test_command
+
+    app.cli.add_command(compat_test_command)

@@ -16,13 +16,13 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Container, Role, Run, RunStatus, User
 from app.runs.display import format_duration
-from app.runs.forms import SHA256_RE, is_http_url
+from app.runs.links import SHA256_RE, is_http_url
 from app.runs.stream import stream_client
-from app.services.accounts import find_user_by_email
 from app.services.errors import Refusal
 from app.services.queue import live_workers
 from app.services.run_events import read_events
 from app.services.runs import create_run, slot_from_container, slot_from_links
+from app.services.users import find_user_by_email
 from workers.log_lines import format_item
 from workers.safe_text import clean_data, clean_text
 

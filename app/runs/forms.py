@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
-from urllib.parse import urlsplit
 
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -22,12 +20,12 @@ from app.containers.forms import container_choices
 from app.database import record_id
 from app.extensions import db
 from app.models import Container, Role, User
+from app.runs.links import SHA256_RE, is_http_url
 from app.services.containers import usable_containers
 from app.services.fetching import link_address_problem
 from app.settings import settings
 from workers.roles import SLOTS
 
-SHA256_RE = re.compile(r"^[0-9a-fA-F]{64}$")
 URL_MESSAGE = (
     "Enter a link that starts with http:// or https://, "
     "e.g. https://example.org/chest-prep/container_config.yaml."
@@ -41,15 +39,6 @@ HASH_MESSAGE = (
 def strip(value: Any) -> Any:
     """Drop the spaces a copy and paste tends to bring along."""
     return value.strip() if isinstance(value, str) else value
-
-
-def is_http_url(value: str) -> bool:
-    """Tell whether value is an absolute http:// or https:// link with a host."""
-    try:
-        parts = urlsplit(value)
-    except ValueError:
-        return False
-    return parts.scheme in ("http", "https") and bool(parts.hostname) and " " not in value
 
 
 def demo_link(form: Any, field: Any) -> None:

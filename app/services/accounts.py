@@ -25,7 +25,10 @@ from app.services.sessions import (
     note_seen,
     start_session,
 )
+from app.services.users import find_user_by_email
 from app.settings import settings
+
+__all__ = ["find_user_by_email"]  # at home in services.users; many callers import it from here
 
 
 def load_signed_in(token: str) -> User | None:
@@ -79,11 +82,6 @@ def _signed_in_query() -> Select:
         # Fresh even when the account is already in the session (a test's, or after sign-in).
         .execution_options(populate_existing=True)
     )
-
-
-def find_user_by_email(email: str) -> User | None:
-    """Return the account with this email, whatever its case."""
-    return db.session.scalar(select(User).where(User.email == normalize_email(email)))
 
 
 def register_user(email: str, display_name: str, password: str, *, is_admin: bool = False) -> User:

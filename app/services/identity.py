@@ -20,21 +20,15 @@ from app.services.audit import record_event
 from app.services.errors import Refusal
 from app.services.mail import public_url, queue_mail, queue_password_notice
 from app.services.sessions import end_sessions_of, start_session
+from app.services.users import unverified_problem
 from app.settings import settings
+
+__all__ = ["unverified_problem"]  # at home in services.users; callers import it from here too
 
 log = logging.getLogger(__name__)
 
 VERIFY_SALT = "benchgate-verify-email"
 RESET_SALT = "benchgate-reset-password"
-UNVERIFIED = (
-    "Confirm your email address first: open the link we mailed to {email}. "
-    "Your account page can send it again."
-)
-
-
-def unverified_problem(user: User) -> str | None:
-    """Say why an account may not submit, register, test or ask to join yet, or None."""
-    return None if user.is_verified else UNVERIFIED.format(email=user.email)
 
 
 def _serializer(salt: str) -> URLSafeTimedSerializer:

@@ -33,11 +33,11 @@ from app.services import run_outcomes
 from app.services.commit_hooks import after_commit
 from app.services.dispatching import mark_dispatched
 from app.services.errors import Refusal
-from app.services.identity import unverified_problem
 from app.services.queue import enqueue, get_queue, redis_client
 from app.services.run_events import cancel_key, expire_stream, publish
 from app.services.run_limits import job_timeout_seconds
 from app.services.run_rules import check_slots, rerun_users
+from app.services.users import unverified_problem
 from app.settings import settings
 from workers.roles import SLOTS
 

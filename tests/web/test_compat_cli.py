@@ -1,16 +1,23 @@
 """`flask compat-test`: starts a run, prints its log as it comes, exits with its outcome."""
 
+import os
+import subprocess
+import sys
 import threading
 import time
+from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 import yaml
 from sqlalchemy import select
 
+from app import create_app, web_needed
 from app.extensions import db
 from app.models import Run, RunStatus
 from app.runs import cli as compat_cli
 from app.services.runs import finish_run, mark_running
+from tests.support.app import close_redis_clients
 from tests.support.runs import DEMO, fail_run, make_trio, pass_run
 
 LINK = "https://files.example.org/{}/container_config.yaml"
@@ -179,3 +186,68 @@ def test_with_redis_down_the_run_is_kept_and_the_command_exits_2(app, admin):
     assert "The queue (Redis) cannot be reached" in result.stderr
     run = db.session.scalar(select(Run))
     assert run.status == RunStatus.QUEUED and not run.dispatched
+
+
+@pytest.mark.parametrize(
+    ("argv", "needed"),
+    [
+        (["/usr/bin/flask", "compat-test", "--prep", "1"], False),
+        (["/venv/lib/flask/__main__.py", "compat-test"], False),
+        (["/usr/bin/flask", "worker"], True),
+        (["/usr/bin/flask", "--app", "wsgi", "compat-test"], True),
+        (["/usr/bin/flask"], True),
+        (["/usr/bin/gunicorn", "compat-test"], True),
+        (["gunicorn", "wsgi:app"], True),
+    ],
+)
+def test_only_flask_compat_test_is_built_without_the_pages(argv, needed):
+    assert web_needed(argv) is needed
+
+
+def test_the_app_without_pages_runs_the_command_alike(app, config, admin):
+    args = trio_args(admin)
+    db.session.commit()
+    with own_app_without_pages(config) as light:
+        assert sorted(light.cli.commands) == ["compat-test"]
+        assert "runs.detail" not in light.view_functions
+        with light.app_context():
+            result = invoke(light, *args, outcome="passed")
+            db.session.remove()
+    assert result.exit_code == 0, result.output
+    assert "== step evaluate: passed" in result.stdout
+    assert yaml.safe_load(result.stdout.split("Results:\n", 1)[1])["auc"] == 0.75
+
+
+@contextmanager
+def own_app_without_pages(config):
+    """create_app(web=False), closed after as tests.support.app.own_app closes its app."""
+    light = create_app(config, web=False)
+    try:
+        yield light
+    finally:
+        with light.app_context():
+            db.engine.dispose()
+        close_redis_clients(light)
+
+
+def test_flask_compat_test_imports_none_of_the_pages(tmp_path):
+    """What the command line loads: no page, form, sign-in or HTTP library."""
+    probe = (
+        "import sys; sys.argv = ['flask', 'compat-test']; import wsgi; "
+        "print(sorted(wsgi.app.cli.commands)); "
+        "print([m for m in ('app.runs.routes', 'app.auth', 'app.api', 'flask_wtf', 'wtforms',"
+        " 'app.services.accounts', 'requests') if m in sys.modules])"
+    )
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("FLASK_", "PYTEST_"))},
+        "SECRET_KEY": "test-secret",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'probe.sqlite'}",
+        "REDIS_URL": "redis://127.0.0.1:1/0",
+        "WORK_DIR": str(tmp_path / "work"),
+    }
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=root, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["['compat-test']", "[]"]
