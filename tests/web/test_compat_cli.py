@@ -230,24 +230,48 @@ def own_app_without_pages(config):
         close_redis_clients(light)
 
 
-def test_flask_compat_test_imports_none_of_the_pages(tmp_path):
-    """What the command line loads: no page, form, sign-in or HTTP library."""
-    probe = (
-        "import sys; sys.argv = ['flask', 'compat-test']; import wsgi; "
-        "print(sorted(wsgi.app.cli.commands)); "
-        "print([m for m in ('app.runs.routes', 'app.auth', 'app.api', 'flask_wtf', 'wtforms',"
-        " 'app.services.accounts', 'requests') if m in sys.modules])"
-    )
+def probe_command_line(tmp_path, code: str) -> subprocess.CompletedProcess:
+    """Run code in a process whose command line is `flask compat-test`, after importing wsgi."""
+    # Block-buffered output, as a pipe gets without PYTHONUNBUFFERED: leave() must flush it.
+    skipped = ("FLASK_", "PYTEST_", "PYTHONUNBUFFERED")
     env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("FLASK_", "PYTEST_"))},
+        **{k: v for k, v in os.environ.items() if not k.startswith(skipped)},
         "SECRET_KEY": "test-secret",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'probe.sqlite'}",
         "REDIS_URL": "redis://127.0.0.1:1/0",
         "WORK_DIR": str(tmp_path / "work"),
     }
     root = Path(__file__).resolve().parents[2]
-    done = subprocess.run(
-        [sys.executable, "-c", probe], cwd=root, env=env, capture_output=True, text=True
+    code = f"import sys; sys.argv = ['flask', 'compat-test']; import wsgi\n{code}"
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True
+    )
+
+
+def test_flask_compat_test_imports_none_of_the_pages(tmp_path):
+    """What the command line loads: no page, form, sign-in or HTTP library."""
+    done = probe_command_line(
+        tmp_path,
+        "print(sorted(wsgi.app.cli.commands))\n"
+        "print([m for m in ('app.runs.routes', 'app.auth', 'app.api', 'flask_wtf', 'wtforms',"
+        " 'app.services.accounts', 'requests') if m in sys.modules])",
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == ["['compat-test']", "[]"]
+
+
+def test_the_command_line_leaves_with_its_code_and_all_its_output(tmp_path):
+    done = probe_command_line(
+        tmp_path,
+        "from app.runs.cli import leave\n"
+        "print('Run #1 failed.'); print('why', file=sys.stderr)\n"
+        "with wsgi.app.app_context(): leave(1)\n"
+        "print('never')",
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (1, "Run #1 failed.\n", "why\n")
+
+
+def test_called_by_a_runner_leave_raises_system_exit():
+    with pytest.raises(SystemExit) as ended:
+        compat_cli.leave(2)
+    assert ended.value.code == 2
