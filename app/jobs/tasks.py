@@ -112,17 +112,35 @@ def run_compatibility_test(run_id: int) -> str:
             }
         finally:
             log_text = report.close()
-            try:
-                runner.remove_labelled(run_labels(settings.labels[SITE_LABEL], run_id))
-            except Exception:  # the reaper removes leftovers later
-                log.warning("run %s: could not remove its containers", run_id, exc_info=True)
-            runner.close()
-            if not portal.keep_work_dirs:
-                if not remove_tree(ws.root):
-                    log.warning("run %s: its folder %s could not be removed", run_id, ws.root)
-                Path(report.log_path).unlink(missing_ok=True)
-        _finish(run_id, status, log_text, fields)
+        labels = run_labels(settings.labels[SITE_LABEL], run_id)
+        folder = None if portal.keep_work_dirs else ws.root
+        if status != RunStatus.PASSED:  # a container may still run: it goes before the ending
+            _clean_up(run_id, runner, labels, folder, report.log_path)
+            _finish(run_id, status, log_text, fields)
+            return status.value
+        # Every step passed: its container ended and was removed with it. The person following
+        # the run hears of its end (recorded, `end` sent) without waiting for the sweep.
+        try:
+            _finish(run_id, status, log_text, fields)
+        finally:
+            _clean_up(run_id, runner, labels, folder, report.log_path)
         return status.value
+
+
+def _clean_up(
+    run_id: int, runner: DockerRunner, labels: dict[str, str], root: Path | None, log_path: str
+) -> None:
+    """Remove the run's containers, close the runner; remove its folder and log unless None."""
+    try:
+        runner.remove_labelled(labels)
+    except Exception:  # the reaper removes leftovers later
+        log.warning("run %s: could not remove its containers", run_id, exc_info=True)
+    runner.close()
+    if root is None:
+        return
+    if not remove_tree(root):
+        log.warning("run %s: its folder %s could not be removed", run_id, root)
+    Path(log_path).unlink(missing_ok=True)
 
 
 def _job_limit() -> str:
