@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any, NoReturn
 
 import click
+import yaml
 from flask import current_app
 from flask.cli import with_appcontext
 from redis.exceptions import RedisError
@@ -208,10 +209,6 @@ def compat_test_command(
             err=True,
         )
         leave(EXIT_ERROR)
-
-    # Imported once the run is queued, while the worker takes it up: only the results are
-    # printed as YAML, and PyYAML's import would otherwise hold the queueing back.
-    import yaml
 
     final = follow(run_id, timeout)
     if final is None:
