@@ -7,10 +7,11 @@ from datetime import datetime
 from markupsafe import Markup, escape
 
 from app.main import bp
-from app.services.page_cache import csrf_mark, viewer_mark
+from app.services.page_cache import csrf_mark, running_since, viewer_mark
 
 bp.add_app_template_global(viewer_mark, "viewer_mark")
 bp.add_app_template_global(csrf_mark, "csrf_mark")
+bp.add_app_template_global(running_since, "running_since")
 
 
 @bp.app_template_filter("time_tag")

@@ -55,11 +55,8 @@ def index():
 
     def render() -> Rendered:
         page = runs_page(current_user, everyone=show_all, per_page=settings().page_size)
-        html = render_template("runs/_list.html", page=page, show_all=show_all)
-        # A run under way shows how long it has been running: that changes without the data.
-        return Rendered(
-            html, keep=not any(run.started_at and not run.finished_at for run in page.items)
-        )
+        # A run under way shows how long it has been running: a mark, filled in when served.
+        return Rendered(render_template("runs/_list.html", page=page, show_all=show_all))
 
     key = ("runs", None if show_all else current_user.id, requested_page())
     listing = kept_html(key, render, viewer_id=current_user.id)

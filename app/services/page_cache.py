@@ -10,7 +10,12 @@ seen when a kept list expires, after PAGE_CACHE_SECONDS at most.
 
 What differs between readers of the same list is marked, not rendered: `viewer_mark(owner_id)`
 leaves a marker that `kept_html` turns into "(you)" for that owner only, and `csrf_mark()` one
-that becomes the reader's CSRF token.
+that becomes the reader's CSRF token. What differs between moments is marked too:
+`running_since(started_at)` becomes how long a run has been running when the page is served.
+
+When the version moves on, every thread that asks for a list at the new version would render
+it at once; one of them renders it and the others of the same process wait for its result
+(at most RENDER_WAIT_SECONDS, then they render it themselves).
 """
 
 from __future__ import annotations
@@ -20,7 +25,8 @@ import re
 import secrets
 import threading
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from cachetools import TTLCache
 from flask import current_app, g, has_app_context
@@ -30,7 +36,8 @@ from sqlalchemy import event, insert, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 
-from app.database import PortalSession
+from app.database import PortalSession, utcnow
+from app.durations import format_duration
 from app.extensions import db
 from app.models import DATA_VERSION_ID, DataVersion
 from app.settings import settings
@@ -42,13 +49,15 @@ EXTENSION = "page_cache"
 YOU = Markup(' <span class="muted">(you)</span>')
 _MARK = re.compile(r"<!--viewer:(\d+)-->")
 CSRF_MARK = "<!--csrf-token-->"  # a form's token is the reader's session's, never kept
+_SINCE = re.compile(r"<!--since:(\d{1,12}(?:\.\d{1,6})?)-->")
+RENDER_WAIT_SECONDS = 5.0  # how long a thread waits for another's rendering of the same list
 
 VERSION_QUERY = select(DataVersion.version).where(DataVersion.id == DATA_VERSION_ID)
 
 
 @dataclass(frozen=True)
 class Rendered:
-    """A rendered list and whether it may be kept (not when it shows a running clock)."""
+    """A rendered list and whether it may be kept."""
 
     html: str
     keep: bool = True
@@ -61,6 +70,14 @@ def _size(value: object) -> int:
     return len(value) if isinstance(value, str) else VALUE_CHARS
 
 
+@dataclass
+class _Rendering:
+    """A value one thread is making for the others that asked for the same key meanwhile."""
+
+    done: threading.Event = field(default_factory=threading.Event)
+    value: object = None  # None: the maker failed, or what it made may not be kept
+
+
 class PageCache:
     """Rendered lists of one process: at most max_chars of text, each kept at most seconds."""
 
@@ -69,6 +86,7 @@ class PageCache:
         if max_chars > 0 and seconds > 0:
             self._entries = TTLCache(maxsize=max_chars, ttl=seconds, getsizeof=_size)
         self._lock = threading.Lock()  # gthread serves several requests at once
+        self._rendering: dict[Hashable, _Rendering] = {}
 
     def get(self, key: Hashable) -> object:
         if self._entries is None:
@@ -81,6 +99,47 @@ class PageCache:
             return
         with self._lock:
             self._entries[key] = value
+
+    def fetch(self, key: Hashable, make: Callable[[], tuple[object, bool]]) -> object:
+        """Return the value kept under key, or make it: (value, whether it may be kept).
+
+        While one thread makes the value of a key, the others asking for the same key wait
+        for it rather than make it again; they make their own when it may not be kept, when
+        its making failed, or after RENDER_WAIT_SECONDS.
+        """
+        if self._entries is None:
+            return make()[0]
+        with self._lock:
+            value = self._entries.get(key)
+            if value is not None:
+                return value
+            rendering = self._rendering.get(key)
+            mine = rendering is None
+            if mine:
+                rendering = self._rendering[key] = _Rendering()
+        if not mine:
+            if rendering.done.wait(RENDER_WAIT_SECONDS) and rendering.value is not None:
+                return rendering.value
+            return self._make_and_keep(key, make)[0]
+        try:
+            value, kept = self._make_and_keep(key, make)
+            if kept:
+                rendering.value = value
+            return value
+        finally:
+            with self._lock:
+                self._rendering.pop(key, None)
+            rendering.done.set()
+
+    def _make_and_keep(
+        self, key: Hashable, make: Callable[[], tuple[object, bool]]
+    ) -> tuple[object, bool]:
+        """Make the value of key, keep it if it may be; return it and whether it may be kept."""
+        value, keep = make()
+        keep = keep and value is not None
+        if keep:
+            self.put(key, value)
+        return value, keep
 
 
 def init_page_cache(app) -> None:
@@ -118,6 +177,25 @@ def csrf_mark() -> Markup:
     return Markup(CSRF_MARK)
 
 
+def running_since(started_at: datetime) -> Markup:
+    """Mark where a kept list says how long something has been running, filled in when served."""
+    return Markup(f"<!--since:{started_at.timestamp():.6f}-->")
+
+
+def _running_for(mark: re.Match) -> str:
+    started = datetime.fromtimestamp(float(mark[1]), UTC)
+    return format_duration((utcnow() - started).total_seconds())
+
+
+def _served(html: str, viewer_id: int | None) -> Markup:
+    """Fill in what a kept list shows the reader at this moment: "(you)", the token, clocks."""
+    if CSRF_MARK in html:
+        html = html.replace(CSRF_MARK, generate_csrf())
+    if "<!--since:" in html:
+        html = _SINCE.sub(_running_for, html)
+    return Markup(_MARK.sub(lambda mark: YOU if int(mark[1]) == viewer_id else "", html))
+
+
 def kept_html(key: tuple, render: Callable[[], Rendered], *, viewer_id: int | None) -> Markup:
     """Return the list rendered under key at this data version, rendering it if not kept.
 
@@ -128,17 +206,15 @@ def kept_html(key: tuple, render: Callable[[], Rendered], *, viewer_id: int | No
         viewer_id: the reader, whose own rows say "(you)".
     """
     version = data_version()
+    if version is None:
+        return _served(render().html, viewer_id)
     cache: PageCache = current_app.extensions[EXTENSION]
-    full_key = (*key, version)
-    html = cache.get(full_key) if version is not None else None
-    if html is None:
+
+    def make() -> tuple[str, bool]:
         rendered = render()
-        html = rendered.html
-        if rendered.keep and version is not None:
-            cache.put(full_key, html)
-    if CSRF_MARK in html:
-        html = html.replace(CSRF_MARK, generate_csrf())
-    return Markup(_MARK.sub(lambda mark: YOU if int(mark[1]) == viewer_id else "", html))
+        return rendered.html, rendered.keep
+
+    return _served(cache.fetch((*key, version), make), viewer_id)
 
 
 def kept_value(key: tuple, read: Callable[[], Hashable | None]) -> Hashable | None:
@@ -149,14 +225,15 @@ def kept_value(key: tuple, read: Callable[[], Hashable | None]) -> Hashable | No
     records that do not exist must not push kept pages out.
     """
     version = data_version()
+    if version is None:
+        return read()
     cache: PageCache = current_app.extensions[EXTENSION]
-    full_key = (*key, version)
-    value = cache.get(full_key) if version is not None else None
-    if value is None:
+
+    def make() -> tuple[Hashable | None, bool]:
         value = read()
-        if version is not None and value is not None:
-            cache.put(full_key, value)
-    return value
+        return value, value is not None
+
+    return cache.fetch((*key, version), make)
 
 
 # Moving the version on. A transaction that wrote notes it in its session; when it ends,
