@@ -62,6 +62,7 @@ class Measured:
 
     rounds: list[tuple[Slice, Slice]] = field(default_factory=list)  # (reference, page)
     cpu_ms: dict[str, float] = field(default_factory=dict)  # per request, by consumer
+    reference_cpu_ms: dict[str, float] = field(default_factory=dict)  # the same, its rounds
 
     def ratios(self) -> list[float]:
         """Each round's page p95 over the reference's p95 in the same round."""
@@ -127,6 +128,16 @@ def load_slice(
     return got
 
 
+def _no_cpu() -> dict[str, float]:
+    return dict.fromkeys(("web", "db", "client", "other"), 0.0)
+
+
+def _per_request(spent: dict[str, float], slices: list[Slice]) -> dict[str, float]:
+    """CPU ms per request, by consumer, of what slices sent."""
+    done = max(1, sum(s.requests + s.errors for s in slices))
+    return {key: value * 1000 / done for key, value in spent.items()}
+
+
 def measure_mode(
     base: str,
     page_list: list[Page],
@@ -145,20 +156,24 @@ def measure_mode(
         # Unmeasured warm-up: pools fill, templates compile, PostgreSQL caches the pages.
         load_slice(sessions, url, args, args.warm_up)
         measured = out[page.name] = Measured()
-        spent = dict.fromkeys(("web", "db", "client", "other"), 0.0)
+        spent = {"page": _no_cpu(), "reference": _no_cpu()}
         for number in range(args.rounds):
             # In turns, the reference first or the page first: neither always follows the other.
-            ref_first = number % 2 == 0
-            ref = load_slice(ref_sessions, ref_url, args, args.seconds) if ref_first else None
-            before = meter.snapshot()
-            got = load_slice(sessions, url, args, args.seconds)
-            for key, value in CpuMeter.spent(before, meter.snapshot()).items():
-                spent[key] += value
-            if not ref_first:
-                ref = load_slice(ref_sessions, ref_url, args, args.seconds)
-            measured.rounds.append((ref, got))
-        done = max(1, sum(pair[1].requests + pair[1].errors for pair in measured.rounds))
-        measured.cpu_ms = {key: value * 1000 / done for key, value in spent.items()}
+            order = ("reference", "page") if number % 2 == 0 else ("page", "reference")
+            got = {}
+            for which in order:
+                before = meter.snapshot()
+                if which == "page":
+                    got[which] = load_slice(sessions, url, args, args.seconds)
+                else:
+                    got[which] = load_slice(ref_sessions, ref_url, args, args.seconds)
+                for key, value in CpuMeter.spent(before, meter.snapshot()).items():
+                    spent[which][key] += value
+            measured.rounds.append((got["reference"], got["page"]))
+        measured.cpu_ms = _per_request(spent["page"], [pair[1] for pair in measured.rounds])
+        measured.reference_cpu_ms = _per_request(
+            spent["reference"], [pair[0] for pair in measured.rounds]
+        )
         ratios = " ".join(f"{r:.2f}" for r in measured.ratios())
         print(
             f"  {page.name:<20} p95 {measured.median(1, 0.95):6.1f} ms, reference "

@@ -36,18 +36,28 @@ def report_mode(mode: str, out: dict[str, Measured], args: argparse.Namespace) -
         )
     cores = os.cpu_count() or 1
     print(f"CPU ms per request ({cores} cores; 'other' is the rest of the machine)")
-    print(f"{'page':<22}{'web':>7}{'db':>7}{'client':>8}{'other':>7}{'max req/s':>11}{'floor':>8}")
+    print(
+        f"{'page':<22}{'web':>7}{'db':>7}{'client':>8}{'other':>7}{'max req/s':>11}{'floor':>8}"
+        f"{'ref web+db':>12}{'cpu ratio':>11}"
+    )
     for name, m in out.items():
-        cpu = m.cpu_ms
+        cpu, ref = m.cpu_ms, m.reference_cpu_ms
         own = cpu.get("web", 0) + cpu.get("db", 0) + cpu.get("client", 0)
+        served = cpu.get("web", 0) + cpu.get("db", 0)
+        ref_served = ref.get("web", 0) + ref.get("db", 0)
         # With the cores to ourselves, this is the most these requests could go through;
         # a closed loop of N clients then waits at least N / rate on average (Little's law).
         ceiling = cores * 1000 / own if own else float("inf")
         print(
             f"{name:<22}{cpu.get('web', 0):>7.1f}{cpu.get('db', 0):>7.1f}"
             f"{cpu.get('client', 0):>8.1f}{cpu.get('other', 0):>7.1f}{ceiling:>11.0f}"
-            f"{args.clients * 1000 / ceiling:>7.0f}ms"
+            f"{args.clients * 1000 / ceiling:>7.0f}ms{ref_served:>12.2f}"
+            f"{served / ref_served if ref_served else float('nan'):>10.2f}x"
         )
+    print(
+        "ref web+db: the reference's CPU per request in the same rounds; cpu ratio: the page's "
+        "web+db over it, steadier than latency on a shared machine (no target)"
+    )
 
 
 def report_queries(queries: dict, alone_ms: dict, small: str, full: str) -> bool:

@@ -1,6 +1,6 @@
 """Benchmark: the list pages under concurrent load on a PostgreSQL database of realistic size.
 
-Run from the project root:  python bench/web_load.py [--rounds 5] [--seconds 2] [--clients 16]
+Run from the project root:  python bench/web_load.py [--rounds 10] [--seconds 1] [--clients 16]
 
 It creates a PostgreSQL database of its own on the local server, migrates it, seeds a tenth
 of the data, counts the SQL queries of each page in-process, seeds the rest, counts again,
@@ -65,12 +65,12 @@ MODES = {"both": ("kept", "moving"), "kept": ("kept",), "moving": ("moving",)}
 def parse_args() -> argparse.Namespace:
     """Read the command line."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=5, help="rounds per page and mode (5)")
+    parser.add_argument("--rounds", type=int, default=10, help="rounds per page and mode (10)")
     parser.add_argument(
         "--seconds",
         type=float,
-        default=2.0,
-        help="load of the page, and of the reference, per round (2)",
+        default=1.0,
+        help="load of the page, and of the reference, per round (1)",
     )
     parser.add_argument("--warm-up", type=float, default=1.0, help="unmeasured, per page (1)")
     parser.add_argument("--requests", type=int, default=None, help="cap per slice, python client")
