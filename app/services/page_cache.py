@@ -183,7 +183,10 @@ def running_since(started_at: datetime) -> Markup:
 
 
 def _running_for(mark: re.Match) -> str:
-    started = datetime.fromtimestamp(float(mark[1]), UTC)
+    try:
+        started = datetime.fromtimestamp(float(mark[1]), UTC)
+    except (OverflowError, OSError, ValueError):
+        return format_duration(None)  # not a moment any run started at
     return format_duration((utcnow() - started).total_seconds())
 
 
