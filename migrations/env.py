@@ -5,6 +5,7 @@ from alembic import context
 from flask import current_app
 
 from app.database import UTCDateTime
+from app.models.join_request import live_index_condition
 
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
@@ -102,6 +103,8 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        # The partial index's condition, in this database's words (app/models/join_request.py).
+        live_index_condition(connection.dialect.name)
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),

@@ -249,12 +249,14 @@ def probe_command_line(tmp_path, code: str) -> subprocess.CompletedProcess:
 
 
 def test_flask_compat_test_imports_none_of_the_pages(tmp_path):
-    """What the command line loads: no page, form, sign-in or HTTP library."""
+    """What the command line loads: no page, form, sign-in or HTTP library, and on SQLite no
+    PostgreSQL dialect."""
     done = probe_command_line(
         tmp_path,
         "print(sorted(wsgi.app.cli.commands))\n"
         "print([m for m in ('app.runs.routes', 'app.auth', 'app.api', 'flask_wtf', 'wtforms',"
-        " 'app.services.accounts', 'requests') if m in sys.modules])",
+        " 'app.services.accounts', 'requests', 'sqlalchemy.dialects.postgresql')"
+        " if m in sys.modules])",
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == ["['compat-test']", "[]"]
