@@ -42,6 +42,8 @@ CONFINEMENT = [
     "no-new-privileges",
     "--init",
     "--read-only",
+    "--log-driver",
+    "none",
     "--tmpfs",
     f"/tmp:size={2**30},mode=1777",
     "--memory",

@@ -98,6 +98,7 @@ def by_hand(turns: int, fill: int) -> list[float]:
     offset = boottime_offset()
     command = [
         *("docker", "run", "--rm", "--network", "none", "--init", "--read-only"),
+        *("--log-driver", "none"),
         *("--cap-drop", "ALL", "--user", "65534:65534", "benchgate-test/model:latest"),
         *("sh", "-c", chatty_loop(turns, fill)),
     ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from docker.types import DeviceRequest
+from docker.types import DeviceRequest, LogConfig
 from docker.types import Mount as DockerMount
 
 from workers.docker_helpers import gpu_request, parse_size
@@ -51,4 +51,8 @@ def confined_create_args(task: TaskRun, user: str, s: RunnerSettings) -> dict[st
         "pids_limit": s.pids_limit,
         "shm_size": min(shm, s.shm_max_bytes),
         "device_requests": [DeviceRequest(**gpu)] if gpu else None,
+        # The output is read through the attach stream and kept in Benchgate's own bounded
+        # log; the engine's log file would grow without a limit on the worker's disk while a
+        # container floods it, and cost the engine work for every line.
+        "log_config": LogConfig(type=LogConfig.types.NONE),
     }

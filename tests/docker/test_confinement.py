@@ -133,3 +133,33 @@ def test_only_the_declared_host_paths_are_mounted(probe):
     kernel = ("/proc", "/sys", "/dev")
     extra = [m for m in facts["mounts"].split() if m not in allowed and not m.startswith(kernel)]
     assert extra == []
+
+
+def test_the_engine_keeps_no_log_file_and_the_output_still_arrives(
+    test_images: dict[str, str], docker_client: docker.DockerClient, monkeypatch
+):
+    """A container flooding its output must not fill the worker's disk with the engine's own
+    log file: Benchgate reads the attach stream and keeps a bounded log of its own."""
+    seen: dict[str, object] = {}
+    runner = DockerRunner(SETTINGS, client=docker_client)
+    create = runner._create
+
+    def create_and_look(create_args):
+        container = create(create_args)
+        seen["log"] = docker_client.api.inspect_container(container.id)["HostConfig"]["LogConfig"]
+        return container
+
+    monkeypatch.setattr(runner, "_create", create_and_look)
+    lines: list[str] = []
+    task = TaskRun(
+        image=test_images["model"],
+        command=["sh", "-c", "echo out; echo err >&2"],
+        entrypoint=None,
+        environment={},
+        mounts=[],
+        labels={TEST_LABEL: uuid.uuid4().hex},
+    )
+    outcome = runner.run_task(task, lines.append)
+    assert outcome.exit_code == 0
+    assert seen["log"]["Type"] == "none"
+    assert sorted(lines) == ["err", "out"]
