@@ -46,6 +46,7 @@ class PageWatcher:
         self._base_url = base_url
         self._cookie = cookie
         self._page_url: queue.Queue[tuple[str, int, Arrivals, threading.Event]] = queue.Queue()
+        self._enough = threading.Event()  # the run has ended: stop waiting for its last lines
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._serve, name="page-watcher", daemon=True)
         self.error: str | None = None
@@ -59,8 +60,13 @@ class PageWatcher:
         """Open a run page and collect what it writes into `out` until the last turn's lines
         show; return an event set when done. `out.opened_at` says from when it watched."""
         done = threading.Event()
+        self._enough.clear()
         self._page_url.put((url, last_turn, out, done))
         return done
+
+    def enough(self) -> None:
+        """Stop collecting the current page's lines, even if its last ones never show."""
+        self._enough.set()
 
     def stop(self) -> None:
         """Close the browser."""
@@ -93,7 +99,7 @@ class PageWatcher:
                     url, last_turn, out, done = self._page_url.get()
                     if not url:
                         break
-                    self._follow(page, url, last_turn, out, done)
+                    self._follow(page, url, last_turn, out, done, self._enough)
                 browser.close()
         except Exception as error:  # reported with the figures, not swallowed
             self.error = f"browser: {error!r}"
@@ -101,21 +107,29 @@ class PageWatcher:
             self._ready.set()
 
     @staticmethod
-    def _follow(page: object, url: str, last_turn: int, out: Arrivals, done: threading.Event):
+    def _follow(
+        page: object,
+        url: str,
+        last_turn: int,
+        out: Arrivals,
+        done: threading.Event,
+        enough: threading.Event,
+    ) -> None:
         try:
             page.goto(url)  # type: ignore[attr-defined]
             out.opened_at = time.time()
-            _collect(page, re.compile(rf"^[LF] {last_turn} ", re.MULTILINE), out)
+            _collect(page, re.compile(rf"^[LF] {last_turn} ", re.MULTILINE), out, enough)
         except Exception as error:
             out.error = f"browser: {error!r}"
         finally:
             done.set()
 
 
-def _collect(page: object, last: re.Pattern[str], out: Arrivals) -> None:
-    """Take the page's notes every COLLECT_SECONDS until the last line has been written."""
+def _collect(page: object, last: re.Pattern[str], out: Arrivals, enough: threading.Event) -> None:
+    """Take the page's notes every COLLECT_SECONDS until the last line has been written (or
+    the bench has had enough)."""
     deadline = time.monotonic() + RUN_DEADLINE_SECONDS
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and not enough.is_set():
         time.sleep(COLLECT_SECONDS)
         for at, text in page.evaluate(TAKE):  # type: ignore[attr-defined]
             out.chunks.append((at / 1000, text))

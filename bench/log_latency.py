@@ -46,6 +46,7 @@ from app.settings import reconfigure
 
 TARGET_P95_MS = 20.0
 TARGET_RATE = 30_000  # lines/s the target holds up to
+PAGE_GRACE_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -158,8 +159,12 @@ def run_once(
         thread.start()
     for thread in threads:
         thread.join(RUN_DEADLINE_SECONDS + 30)
-    if page_done is not None:
-        page_done.wait(60)
+    if watcher is not None and page_done is not None:
+        # The page shows the last lines soon after the SSE client got them, or never (a page
+        # that fell behind keeps only its newest lines): wait a little, then stop looking.
+        page_done.wait(PAGE_GRACE_SECONDS)
+        watcher.enough()
+        page_done.wait(30)
     offset = (offset_before + boottime_offset()) / 2
     db.session.expire_all()
     run = db.session.get(Run, run.id)
