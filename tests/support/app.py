@@ -132,13 +132,15 @@ def app(config):
 
 
 @contextmanager
-def own_app(settings: dict) -> Iterator:
+def own_app(settings: dict, *, web: bool = True) -> Iterator:
     """An extra app for one test, whose database connections and Redis clients are closed after.
+
+    web=False builds it as `flask compat-test` does (create_app(web=False)).
 
     Left open, a PostgreSQL connection is closed by the garbage collector during some later
     test, whose run then fails on the ResourceWarning.
     """
-    extra = create_app(settings)
+    extra = create_app(settings, web=web)
     try:
         yield extra
     finally:

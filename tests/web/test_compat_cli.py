@@ -5,19 +5,18 @@ import subprocess
 import sys
 import threading
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 import yaml
 from sqlalchemy import select
 
-from app import create_app, web_needed
+from app import web_needed
 from app.extensions import db
 from app.models import Run, RunStatus
 from app.runs import cli as compat_cli
 from app.services.runs import finish_run, mark_running
-from tests.support.app import close_redis_clients
+from tests.support.app import own_app
 from tests.support.runs import DEMO, fail_run, make_trio, pass_run
 
 LINK = "https://files.example.org/{}/container_config.yaml"
@@ -207,7 +206,7 @@ def test_only_flask_compat_test_is_built_without_the_pages(argv, needed):
 def test_the_app_without_pages_runs_the_command_alike(app, config, admin):
     args = trio_args(admin)
     db.session.commit()
-    with own_app_without_pages(config) as light:
+    with own_app(config, web=False) as light:
         assert sorted(light.cli.commands) == ["compat-test"]
         assert "runs.detail" not in light.view_functions
         with light.app_context():
@@ -216,18 +215,6 @@ def test_the_app_without_pages_runs_the_command_alike(app, config, admin):
     assert result.exit_code == 0, result.output
     assert "== step evaluate: passed" in result.stdout
     assert yaml.safe_load(result.stdout.split("Results:\n", 1)[1])["auc"] == 0.75
-
-
-@contextmanager
-def own_app_without_pages(config):
-    """create_app(web=False), closed after as tests.support.app.own_app closes its app."""
-    light = create_app(config, web=False)
-    try:
-        yield light
-    finally:
-        with light.app_context():
-            db.engine.dispose()
-        close_redis_clients(light)
 
 
 def probe_command_line(tmp_path, code: str) -> subprocess.CompletedProcess:
