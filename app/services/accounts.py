@@ -28,8 +28,6 @@ from app.services.sessions import (
 from app.services.users import find_user_by_email
 from app.settings import settings
 
-__all__ = ["find_user_by_email"]  # at home in services.users; many callers import it from here
-
 
 def load_signed_in(token: str) -> User | None:
     """Load the account a live session's token opens, with its unread count, in one query.

@@ -33,8 +33,8 @@ from app.names import name_key, normalize_name
 from app.services.audit import record_event
 from app.services.benchmark_checks import SLOT_FIELDS, check_fields
 from app.services.errors import FORM, Refusal
-from app.services.identity import unverified_problem
 from app.services.runs import add_run, request_cancel, slot_from_container
+from app.services.users import unverified_problem
 
 # What an edit may change, with the words the audit trail uses for each.
 _EDITABLE = {

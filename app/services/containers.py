@@ -22,7 +22,7 @@ from app.services.container_checks import (
 )
 from app.services.errors import FORM, Refusal
 from app.services.fetching import probe_additional_files
-from app.services.identity import unverified_problem
+from app.services.users import unverified_problem
 from app.settings import settings
 from workers.fetch import FetchError
 

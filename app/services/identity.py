@@ -15,15 +15,13 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from app.extensions import db
 from app.models import User, utcnow
-from app.services.accounts import add_user, find_user_by_email
+from app.services.accounts import add_user
 from app.services.audit import record_event
 from app.services.errors import Refusal
 from app.services.mail import public_url, queue_mail, queue_password_notice
 from app.services.sessions import end_sessions_of, start_session
-from app.services.users import unverified_problem
+from app.services.users import find_user_by_email
 from app.settings import settings
-
-__all__ = ["unverified_problem"]  # at home in services.users; callers import it from here too
 
 log = logging.getLogger(__name__)
 

@@ -29,11 +29,11 @@ from app.models.enums import (
 from app.services.audit import record_event
 from app.services.benchmarks import benchmark_url
 from app.services.errors import FORM, Refusal
-from app.services.identity import unverified_problem
 from app.services.join_policy import allowlist_of
 from app.services.notifications import notify
 from app.services.run_outcomes import ENDINGS
 from app.services.runs import add_run, slot_from_container
+from app.services.users import unverified_problem
 
 # Who may do what.
 

@@ -9,9 +9,9 @@ import pytest
 
 from app.extensions import db
 from app.models import BenchmarkStatus, Notification
-from app.services.accounts import find_user_by_email
 from app.services.join_policy import set_join_policy
 from app.services.join_requests import ask_to_join
+from app.services.users import find_user_by_email
 from tests.support.accounts import make_user, sign_in_as
 from tests.support.benchmarks import make_trio, record_benchmark
 from tests.support.containers import make_container
